@@ -1,0 +1,122 @@
+"""The paper's claims C1-C16 as checks: the paper's statement, a criterion, the measured value, a verdict.
+
+Each ``check_*`` function takes measured arrays (or a run record) and returns a :class:`ClaimResult`.
+A verdict is PASS only when the criterion holds at the scale that was run; a claim that needs more
+updates than the run had says NOT_REACHED, with how far the run got.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+class Verdict(str, enum.Enum):
+    PASS = "✔"
+    FAIL = "✗"
+    NOT_REACHED = "not reached at this scale"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The paper's statements, by claim id (reference §3).
+STATEMENTS: dict[str, str] = {
+    "C1": "Sigmoid, 4 hidden layers: the top hidden layer's mean activation drops to ≈0 early in "
+    "training; the lower layers' means stay above 0.5 and decrease from the top layer down (Fig. 2).",
+    "C2": "The top layer slowly leaves saturation around epoch 100 (≈2M updates) while layer 1 starts "
+    "to saturate; a depth-5 sigmoid network never escapes (Fig. 2).",
+    "C3": "Tanh, standard init: layers saturate one after another, layer 1 first (Fig. 3, top).",
+    "C4": "Softsign, standard init: layers saturate less, and together (Fig. 3, bottom).",
+    "C5": "End of training: tanh activations have modes at the asymptotes ±1 and at 0; softsign's "
+    "modes sit around ±(0.6–0.8), the knees (Fig. 4).",
+    "C6": "The quadratic cost surface has more severe plateaus than the cross-entropy (Fig. 5).",
+    "C7": "Tanh, 5 layers, at init: with the standard init activation histograms narrow toward higher "
+    "layers; with the normalized init they are similar across layers (Fig. 6).",
+    "C8": "At init, back-propagated gradients shrink toward lower layers with the standard init and "
+    "stay roughly constant with the normalized init (Fig. 7).",
+    "C9": "At init, weight gradients are roughly constant across layers even with the standard init "
+    "(Fig. 8, eq. 14).",
+    "C10": "At init, the mean singular value of the layer Jacobians is ≈0.5 with the standard init "
+    "and ≈0.8 with the normalized init (§4.2.2).",
+    "C11": "During training with the standard init the spread of weight gradients diverges across "
+    "layers; the normalized init keeps it level (Fig. 9).",
+    "C12": "Tanh with the normalized init behaves like softsign: no layer-by-layer saturation "
+    "(Fig. 10).",
+    "C13": "Shapeset test error, 5 hidden layers: Tanh N ≤ Softsign N ≈ Softsign < Tanh ≪ Sigmoid, "
+    "sigmoid near chance (Fig. 11, Table 1).",
+    "C14": "Test errors within a few points of Table 1.",
+    "C15": "Softsign is more robust to the init than tanh: |Softsign − Softsign N| < |Tanh − Tanh N| "
+    "(§5).",
+    "C16": "The same qualitative ordering holds on the finite data sets MNIST and CIFAR-10 (Fig. 12, "
+    "Table 1).",
+}
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The outcome of one claim check."""
+
+    id: str
+    criterion: str  # what was tested, in words, with its thresholds
+    measured: str  # the measured values that decided it
+    verdict: Verdict
+    scale: str = ""  # the profile (and runs) it came from
+    figure: str = ""  # where the evidence is drawn (a chapter or figure label)
+
+    @property
+    def statement(self) -> str:
+        return STATEMENTS[self.id]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        d["statement"] = self.statement
+        return d
+
+    def _repr_markdown_(self) -> str:
+        return (
+            f"**{self.id}** {self.verdict.value} — {self.statement}\n\n"
+            f"- criterion: {self.criterion}\n- measured: {self.measured}\n"
+            f"- scale: {self.scale}"
+        )
+
+
+def verdict(ok: bool, reached: bool = True) -> Verdict:
+    """PASS/FAIL when the run reached the regime the claim is about, NOT_REACHED otherwise."""
+    if not reached:
+        return Verdict.NOT_REACHED
+    return Verdict.PASS if ok else Verdict.FAIL
+
+
+def save_results(results: list[ClaimResult], path: str | Path) -> None:
+    """Write claim results as JSON (atomically) so that the scorecard can gather them."""
+    from glorot.store import atomic_write_text
+
+    atomic_write_text(Path(path), json.dumps([r.to_dict() for r in results], indent=1))
+
+
+def load_results(path: str | Path) -> list[ClaimResult]:
+    raw = json.loads(Path(path).read_text())
+    return [
+        ClaimResult(
+            id=r["id"],
+            criterion=r["criterion"],
+            measured=r["measured"],
+            verdict=Verdict(r["verdict"]),
+            scale=r.get("scale", ""),
+            figure=r.get("figure", ""),
+        )
+        for r in raw
+    ]
+
+
+# ---- checks: Shapeset (chapter 01) ----------------------------------------------------------------
+
+# ---- checks: saturation C1-C5, C12 (chapters 02, 03) ----------------------------------------------
+
+# ---- checks: cost surface and gradients C6-C11 (chapters 04, 05, 06) ------------------------------
+
+# ---- checks: errors C13-C16 (chapter 07) ----------------------------------------------------------
