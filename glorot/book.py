@@ -1,0 +1,420 @@
+"""Execute the book's chapters with papermill, then build the pages with Jupyter Book.
+
+The list of chapters lives in one place, ``_toc.yml``; the chapters of it that exist as notebooks
+are the ones executed. The book itself executes nothing (``execute_notebooks: "off"``): it renders
+the outputs that papermill stored.
+
+- The default profile executes the notebooks in place: the committed notebooks carry its outputs.
+- Another profile executes into a copy of the book under ``_build/<profile>/`` and builds it there,
+  so that committed notebooks never receive smoke or paper outputs.
+- A chapter whose stamp (a hash of its input cells, its parameters and the library's source) is
+  the one stored in its executed notebook is up to date and not executed again.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from glorot.config import PROFILES, ConfigError, Profile, get_profile
+
+KERNEL = "python3"  # the kernel ipykernel installs in the environment's share/jupyter/kernels
+BOOK_DIR = "book"
+BOOK_FILES = ("_config.yml", "_toc.yml")
+STAMP_KEY = "glorot"  # notebook metadata entry holding the stamp of the execution
+_PACKAGE = Path(__file__).resolve().parent
+# Types a parameter whose default is None may declare, as `depth = None  # int`.
+DECLARED_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+class ChapterError(RuntimeError):
+    """A chapter failed to execute; the executed notebook shows where."""
+
+    def __init__(self, chapter: str, notebook: Path, cause: BaseException):
+        super().__init__(
+            f"chapter {chapter} failed: {type(cause).__name__}: {cause}\n"
+            f"the executed notebook, with the error, is {notebook}"
+        )
+        self.chapter = chapter
+        self.notebook = notebook
+
+
+# ---- the book's layout -----------------------------------------------------------------------
+
+
+def find_root(start: Path | str | None = None) -> Path:
+    """The book's root: the nearest folder holding ``_toc.yml`` and ``_config.yml`` at or above
+    ``start`` (the working directory), else the repository the package was installed from."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents, _PACKAGE.parent):
+        if all((folder / name).is_file() for name in BOOK_FILES):
+            return folder
+    raise ConfigError(
+        f"no book found: neither {here} nor its parents hold {' and '.join(BOOK_FILES)}; "
+        "run glorot from the repository"
+    )
+
+
+def _toc_files(entry: dict) -> Iterator[str]:
+    """Every ``file`` of a toc entry and of its parts, chapters and sections, in reading order."""
+    if "file" in entry:
+        yield entry["file"]
+    for key in ("parts", "chapters", "sections"):
+        for child in entry.get(key) or ():
+            yield from _toc_files(child)
+
+
+def toc_files(root: Path) -> list[str]:
+    """The files of ``_toc.yml`` in reading order, as written there (no suffix), root first."""
+    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text())
+    return [toc["root"], *_toc_files(toc)]
+
+
+def chapters(root: Path) -> dict[str, Path]:
+    """The executable chapters: name -> notebook, for the toc entries that exist as notebooks."""
+    found = {}
+    for entry in toc_files(root):
+        path = Path(root) / f"{entry}.ipynb"
+        if path.is_file():
+            found[path.stem] = path
+    return found
+
+
+def missing_files(root: Path) -> list[str]:
+    """Toc entries with neither a notebook nor a Markdown page yet."""
+    return [
+        entry
+        for entry in toc_files(root)
+        if not any((Path(root) / f"{entry}{suffix}").is_file() for suffix in (".ipynb", ".md"))
+    ]
+
+
+def chapter_path(root: Path, chapter: str) -> Path:
+    """The notebook of ``chapter`` (a name such as ``02_sigmoid``); a clear error if unknown."""
+    known = chapters(root)
+    name = Path(chapter).stem
+    if name not in known:
+        choices = ", ".join(known) or "none (no chapter notebook exists yet)"
+        raise ConfigError(f"unknown chapter {chapter!r}; choose one of {choices}")
+    return known[name]
+
+
+# ---- parameters --------------------------------------------------------------------------------
+
+
+def parameters(notebook: Path) -> dict[str, dict]:
+    """The parameters cell of ``notebook`` as papermill reads it: name -> {default, help, ...}."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def _literal(text: str):
+    """A Python literal if ``text`` is one (``5``, ``0.1``, ``None``, ``(1, 2)``), else the text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _declared_type(spec: dict) -> type | None:
+    """The type a parameter accepts: its default's, else the one its annotation or comment names."""
+    default = _literal(spec["default"])
+    if default is not None:
+        return type(default)
+    for hint in (spec.get("inferred_type_name"), spec.get("help", "").strip()):
+        if hint in DECLARED_TYPES:
+            return DECLARED_TYPES[hint]
+    return None
+
+
+def coerce(name: str, text: str, spec: dict):
+    """The value of parameter ``name`` given as ``text`` on the command line, checked against the
+    type of its default; a :class:`ConfigError` names the expected type otherwise."""
+    value = _literal(text)
+    expected = _declared_type(spec)
+    if name == "profile" and value not in PROFILES:
+        raise ConfigError(f"unknown profile {value!r}; choose one of {', '.join(PROFILES)}")
+    if expected is None:
+        return value
+    if expected is str:
+        # A string parameter takes the text as given, even when it reads like a number.
+        return value if isinstance(value, str) else text
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected in (tuple, list) and isinstance(value, (tuple, list)):
+        return expected(value)
+    if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(
+        f"parameter {name!r} takes a value of type {expected.__name__} "
+        f"(default {spec['default']}), got {text!r}"
+    )
+
+
+def check_parameters(notebook: Path, given: Sequence[tuple[str, str]]) -> dict:
+    """Parse and check ``(name, text)`` pairs against the notebook's parameters cell."""
+    declared = parameters(notebook)
+    values = {}
+    for name, text in given:
+        if name not in declared:
+            choices = ", ".join(declared) or "none (the notebook has no parameters cell)"
+            raise ConfigError(
+                f"unknown parameter {name!r} for chapter {notebook.stem}; choose one of {choices}"
+            )
+        values[name] = coerce(name, text, declared[name])
+    return values
+
+
+def resolve_profile(name: str | None) -> Profile:
+    """The profile called ``name``; without a name, ``$GLOROT_PROFILE`` or the default one."""
+    if name is None:
+        return get_profile()
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+# ---- stamps ------------------------------------------------------------------------------------
+
+
+def package_hash() -> str:
+    """A hash of the library's source: results change when the code that makes them changes."""
+    h = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        h.update(path.relative_to(_PACKAGE).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _input_cells(nb) -> list:
+    """What a reader wrote: cell types, sources and tags, without outputs or injected parameters."""
+    return [
+        [cell.cell_type, cell.source, sorted(cell.get("metadata", {}).get("tags", []))]
+        for cell in nb.cells
+        if "injected-parameters" not in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def stamp(notebook: Path, params: dict, profile: str) -> str:
+    """The stamp of executing ``notebook`` with ``params`` at ``profile``."""
+    nb = nbformat.read(notebook, as_version=4)
+    payload = json.dumps(
+        {
+            "cells": _input_cells(nb),
+            "parameters": params,
+            "profile": profile,
+            "package": package_hash(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def stored_stamp(notebook: Path) -> str | None:
+    """The stamp an executed notebook carries, or None (never executed, or it failed)."""
+    if not notebook.is_file():
+        return None
+    nb = nbformat.read(notebook, as_version=4)
+    return nb.metadata.get(STAMP_KEY, {}).get("stamp")
+
+
+def _write_stamp(notebook: Path, value: str, profile: str) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata[STAMP_KEY] = {"stamp": value, "profile": profile}
+    nbformat.write(nb, notebook)
+
+
+# ---- execution ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _profile_env(profile: str) -> Iterator[None]:
+    """Run the kernel with ``GLOROT_PROFILE`` set, so every chapter's ``setup`` sees ``profile``."""
+    old = os.environ.get("GLOROT_PROFILE")
+    os.environ["GLOROT_PROFILE"] = profile
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("GLOROT_PROFILE", None)
+        else:
+            os.environ["GLOROT_PROFILE"] = old
+
+
+def execute(
+    notebook: Path,
+    out: Path,
+    *,
+    params: dict,
+    profile: Profile,
+    progress: bool = True,
+) -> None:
+    """Execute ``notebook`` into ``out`` with papermill, in the notebook's folder, each cell
+    allowed the profile's timeout. Raises :class:`ChapterError` naming the chapter on failure."""
+    import papermill
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _profile_env(profile.name):
+            papermill.execute_notebook(
+                str(notebook),
+                str(out),
+                parameters=params or None,
+                kernel_name=KERNEL,
+                cwd=str(notebook.parent),
+                execution_timeout=profile.timeout,
+                progress_bar=progress,
+            )
+    except Exception as exc:
+        raise ChapterError(notebook.stem, out, exc) from exc
+
+
+def _copy_book(root: Path, target: Path) -> None:
+    """Copy the book's configuration and pages into ``target``; notebooks only where missing,
+    so that the ones already executed there keep their outputs and stamps."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in BOOK_FILES:
+        shutil.copy2(root / name, target / name)
+    skip = shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "_build", "__pycache__")
+    shutil.copytree(root / BOOK_DIR, target / BOOK_DIR, ignore=skip, dirs_exist_ok=True)
+    for notebook in (root / BOOK_DIR).rglob("*.ipynb"):
+        copy = target / notebook.relative_to(root)
+        if ".ipynb_checkpoints" not in notebook.parts and not copy.exists():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(notebook, copy)
+
+
+def book_dir(root: Path, profile: Profile) -> Path:
+    """Where the book of ``profile`` is executed and built."""
+    return Path(root) if profile.name == "default" else Path(root) / "_build" / profile.name
+
+
+def execute_book(
+    root: Path,
+    profile: Profile,
+    *,
+    only: Sequence[str] = (),
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Execute the chapters (all, or ``only`` these) at ``profile``; return the executed book's
+    folder. Chapters that are up to date are skipped unless ``force``."""
+    root = Path(root)
+    known = chapters(root)
+    selected = [chapter_path(root, name).stem for name in only] or list(known)
+    target = book_dir(root, profile)
+    if target != root:
+        _copy_book(root, target)
+    params = {} if profile.name == "default" else {"profile": profile.name}
+    for i, name in enumerate(selected, 1):
+        source = known[name]
+        out = target / source.relative_to(root)
+        want = stamp(source, params, profile.name)
+        head = f"[{i}/{len(selected)}] {name}"
+        if not force and stored_stamp(out) == want:
+            log(f"{head}: up to date")
+            continue
+        log(f"{head}: executing at {profile.name} scale")
+        start = time.perf_counter()
+        execute(source, out, params=params, profile=profile, progress=progress)
+        _write_stamp(out, want, profile.name)
+        log(f"{head}: done in {time.perf_counter() - start:.1f} s")
+    return target
+
+
+def build_html(book: Path, *, log: Callable[[str], None] = print) -> Path:
+    """Build the HTML of the executed book in ``book`` with Jupyter Book, warnings as errors;
+    return the site's ``index.html``. Toc entries that do not exist yet are left out, by name."""
+    book = Path(book)
+    command = [
+        sys.executable,
+        "-c",
+        "from jupyter_book.cli.main import main; main()",
+        "build",
+        str(book),
+        "--builder",
+        "html",
+        "--warningiserror",
+        "--keep-going",
+    ]
+    missing = missing_files(book)
+    if missing:
+        log(f"not yet written, left out of the book: {', '.join(missing)}")
+        command += ["--toc", str(_partial_toc(book, missing))]
+    result = subprocess.run(command, cwd=book, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"jupyter-book build failed (exit {result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return book / "_build" / "html" / "index.html"
+
+
+def _partial_toc(book: Path, missing: Sequence[str]) -> Path:
+    """A copy of ``_toc.yml`` without the ``missing`` entries, under ``_build``."""
+
+    def keep(entry: dict) -> dict | None:
+        if entry.get("file") in missing:
+            return None
+        entry = dict(entry)
+        for key in ("parts", "chapters", "sections"):
+            kept = [e for e in map(keep, entry.pop(key, None) or ()) if e is not None]
+            if kept:  # the toc format rejects empty lists
+                entry[key] = kept
+        return entry
+
+    toc = keep(yaml.safe_load((book / "_toc.yml").read_text()))
+    path = book / "_build" / "_toc.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(toc, sort_keys=False))
+    return path
+
+
+# ---- one chapter with new parameters -----------------------------------------------------------
+
+
+def run_name(chapter: str, values: dict) -> str:
+    """A file name for a re-run, e.g. ``02_sigmoid-depth5-updates100000.ipynb``."""
+    parts = [chapter] + [f"{k}{v}" for k, v in values.items()]
+    return re.sub(r"[^A-Za-z0-9_.+-]", "", "-".join(parts)) + ".ipynb"
+
+
+def run_chapter(
+    root: Path,
+    chapter: str,
+    given: Sequence[tuple[str, str]] = (),
+    *,
+    out: Path | None = None,
+    profile: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Execute one chapter with new parameters, checked before anything runs; return the
+    executed notebook (``out``, default ``_build/runs/<chapter>-<parameters>.ipynb``)."""
+    root = Path(root)
+    notebook = chapter_path(root, chapter)
+    values = check_parameters(notebook, given)
+    if profile is not None:
+        resolve_profile(profile)
+        values["profile"] = profile
+    declared_profile = _literal(parameters(notebook).get("profile", {}).get("default", "None"))
+    scale = resolve_profile(
+        values.get("profile") or os.environ.get("GLOROT_PROFILE") or declared_profile
+    )
+    out = Path(out) if out else root / "_build" / "runs" / run_name(notebook.stem, values)
+    execute(notebook, out, params=values, profile=scale, progress=progress)
+    return out

@@ -1,0 +1,104 @@
+"""Helpers for the chapters: the scale a chapter runs at, figure captions, and claim verdicts.
+
+A chapter calls :func:`setup` first, draws its figures with :mod:`glorot.figures`, writes each
+caption with :func:`caption`, and ends with :func:`claims_table` and :func:`glue_claims`, which
+pastes every verdict into the prose and leaves it for the scorecard.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from IPython.display import Markdown
+
+from glorot.claims import ClaimResult, load_results, save_results
+from glorot.config import Profile, get_profile
+
+
+def setup(profile: str = "default") -> Profile:
+    """The profile a chapter runs at: ``profile`` from its parameters cell unless the environment
+    variable ``GLOROT_PROFILE`` overrides it (CI runs every chapter at ``smoke``). Also sets the
+    book's plotting theme and silences progress bars, whose output would fill the notebook."""
+    from glorot.figures import theme
+
+    os.environ["GLOROT_QUIET"] = "1"
+    theme()
+    return get_profile(profile)
+
+
+def _profile_name(profile: Profile | str) -> str:
+    return profile.name if isinstance(profile, Profile) else str(profile)
+
+
+def _distinct(values: Iterable) -> str:
+    return ", ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in dict.fromkeys(values))
+
+
+def caption(runs, profile: Profile | str, chapter: str | None = None) -> str:
+    """The provenance sentence of a figure: which runs made it (a run or several), at which scale,
+    and the command that re-makes it (``glorot run <chapter> -p profile <profile>``)."""
+    runs = [runs] if hasattr(runs, "config") else list(runs)
+    name = _profile_name(profile)
+    labels = "; ".join(f"{r.config.label} (`{r.config.key}`)" for r in runs)
+    configs = [r.config for r in runs]
+    scale = (
+        f"{_distinct(c.updates for c in configs)} updates, "
+        f"width {_distinct(c.width for c in configs)}, "
+        f"batch {_distinct(c.batch for c in configs)}, "
+        f"seed {_distinct(c.seed for c in configs)}"
+    )
+    command = (
+        f"glorot run {chapter} -p profile {name}" if chapter else f"glorot book --profile {name}"
+    )
+    return f"Runs: {labels}. Scale: {name} ({scale}). Re-make: `{command}`."
+
+
+def _cell(text: str) -> str:
+    """Text that fits in one cell of a Markdown table."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def claims_table(results: Sequence[ClaimResult]) -> Markdown:
+    """The chapter's claims as a Markdown table: id, the paper's statement, measured, verdict."""
+    rows = [
+        "| claim | the paper says | measured | verdict |",
+        "|---|---|---|---|",
+        *(
+            f"| {r.id} | {_cell(r.statement)} | {_cell(r.measured)} | {_cell(r.verdict)} |"
+            for r in results
+        ),
+    ]
+    return Markdown("\n".join(rows))
+
+
+def claims_path(chapter: str, profile: Profile | str) -> Path:
+    """Where a chapter leaves its verdicts at a profile, for the scorecard to gather."""
+    from glorot.store import cache_dir
+
+    return cache_dir() / "claims" / f"{chapter}-{_profile_name(profile)}.json"
+
+
+def glue_claims(results: Sequence[ClaimResult], chapter: str, profile: Profile | str) -> Path:
+    """Glue every claim's verdict and measured value (``C1_verdict``, ``C1_measured``: quote them
+    in the prose with ``{glue:text}`C1_verdict```) and save the results for the scorecard.
+
+    The glued values are not displayed (``display=False``), so the cell shows nothing twice."""
+    from myst_nb import glue
+
+    for r in results:
+        glue(f"{r.id}_verdict", str(r.verdict), display=False)
+        glue(f"{r.id}_measured", r.measured, display=False)
+    path = claims_path(chapter, profile)
+    save_results(list(results), path)
+    return path
+
+
+def gathered_claims(profile: Profile | str) -> dict[str, list[ClaimResult]]:
+    """Every chapter's saved verdicts at ``profile``: chapter name -> results, in chapter order."""
+    folder = claims_path("_", profile).parent
+    suffix = f"-{_profile_name(profile)}.json"
+    return {
+        path.name[: -len(suffix)]: load_results(path) for path in sorted(folder.glob(f"*{suffix}"))
+    }
