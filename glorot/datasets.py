@@ -294,7 +294,9 @@ def download(name: str, root: str | Path | None = None) -> Path:
     """Download a data set's published files into the data directory and verify their md5."""
     spec = _spec(name)
     if spec.url is None:
-        raise ValueError(f"{spec.title} is not downloaded by glorot; see `glorot data where {name}`")
+        raise ValueError(
+            f"{spec.title} is not downloaded by glorot; see `glorot data where {name}`"
+        )
     folder = data_dir(root) / name
     folder.mkdir(parents=True, exist_ok=True)
     if spec.archive_md5:

@@ -82,10 +82,19 @@ def test_pixel_range_pm1(source):
 def test_make_source_and_its_registry(monkeypatch):
     src = data.make_source(RunConfig(pixel_range="pm1", dataset="shapeset"))
     assert isinstance(src, data.DataSource) and src.pixel_range == "pm1" and src.name == "shapeset"
+    monkeypatch.delitem(data.SOURCES, "cifar10")
     with pytest.raises(ConfigError, match="'cifar10' has no data source; available: shapeset"):
         data.make_source(RunConfig(dataset="cifar10"))
     monkeypatch.setitem(data.SOURCES, "cifar10", lambda cfg: "a cifar source")
     assert data.make_source(RunConfig(dataset="cifar10")) == "a cifar source"
+
+
+def test_finite_sets_say_where_their_files_go(monkeypatch, tmp_path):
+    from glorot.datasets import DataMissing
+
+    monkeypatch.setenv("GLOROT_DATA", str(tmp_path))
+    with pytest.raises(DataMissing, match=str(tmp_path / "cifar10")):
+        data.make_source(RunConfig(dataset="cifar10"))
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """The paper's claims C1-C16 as checks: the paper's statement, a criterion, the measured value, a verdict.
 
-Each ``check_*`` function takes measured arrays (or a run record) and returns a :class:`ClaimResult`.
+The checks live beside this module, one module per part of the paper (``shapeset``, ``saturation``,
+``gradients``, ``errors``); each ``check_*`` function takes measured arrays (or run records) and returns
+a :class:`ClaimResult`.
 A verdict is PASS only when the criterion holds at the scale that was run; a claim that needs more
 updates than the run had says NOT_REACHED, with how far the run got.
 """
@@ -8,7 +10,9 @@ updates than the run had says NOT_REACHED, with how far the run got.
 from __future__ import annotations
 
 import enum
+import importlib
 import json
+import pkgutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,6 +59,18 @@ STATEMENTS: dict[str, str] = {
 }
 
 
+def statement_of(claim_id: str) -> str:
+    """The statement of a claim: the paper's (``STATEMENTS``) or that of a topic module beside this
+    one which defines its own ``STATEMENTS`` (e.g. ``shapeset``: S1-S4)."""
+    if claim_id in STATEMENTS:
+        return STATEMENTS[claim_id]
+    for topic in pkgutil.iter_modules(__path__):
+        statements = getattr(importlib.import_module(f"{__name__}.{topic.name}"), "STATEMENTS", {})
+        if claim_id in statements:
+            return statements[claim_id]
+    raise KeyError(f"unknown claim id {claim_id!r}: no module of {__name__} states it")
+
+
 @dataclass(frozen=True)
 class ClaimResult:
     """The outcome of one claim check."""
@@ -68,7 +84,7 @@ class ClaimResult:
 
     @property
     def statement(self) -> str:
-        return STATEMENTS[self.id]
+        return statement_of(self.id)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -111,12 +127,3 @@ def load_results(path: str | Path) -> list[ClaimResult]:
         )
         for r in raw
     ]
-
-
-# ---- checks: Shapeset (chapter 01) ----------------------------------------------------------------
-
-# ---- checks: saturation C1-C5, C12 (chapters 02, 03) ----------------------------------------------
-
-# ---- checks: cost surface and gradients C6-C11 (chapters 04, 05, 06) ------------------------------
-
-# ---- checks: errors C13-C16 (chapter 07) ----------------------------------------------------------
