@@ -240,7 +240,7 @@ def _compute(
     executor: concurrent.futures.Executor | None,
     profile: str | None,
 ) -> dict[str, Run]:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(total=len(cfgs), desc="runs", unit="run", disable=not progress or quiet())
     runs: dict[str, Run] = {}

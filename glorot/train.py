@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from glorot.config import ConfigError, RunConfig
 from glorot.data import DataSource, make_source
