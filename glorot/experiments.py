@@ -37,6 +37,9 @@ def workers() -> int:
     return max(1, int(os.environ.get("GLOROT_WORKERS", "1")))
 
 
+SELECTION_FIELDS = ("updates", "probe_every", "probe_dense", "jacobian_examples", "lr", "seed")
+
+
 def selection_config(
     profile: Profile, activation: str, init: str, lr: float, depth: int = 5, **overrides
 ) -> RunConfig:
@@ -81,6 +84,8 @@ def select_lrs(
     (GLOROT_WORKERS > 1) is kept busy across models instead of waiting at each one.
     """
     grid = profile.lr_grid
+    # A selection run has its own length and schedule, whatever the main run's.
+    overrides = {k: v for k, v in overrides.items() if k not in SELECTION_FIELDS}
     cfgs = [
         selection_config(profile, activation, init, lr, depth, **overrides)
         for activation, init in models

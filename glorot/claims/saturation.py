@@ -1,0 +1,407 @@
+"""Claims C1-C5 and C12: saturation of the hidden units during training (§3, Figs. 2-4 and 10).
+
+Each ``check_*`` takes arrays as a run records them (``updates`` (P,), per-layer statistics (P, L))
+and returns a :class:`ClaimResult` whose criterion states its thresholds. A check is made of parts,
+each PASS, FAIL or NOT_REACHED; the claim fails when a part fails and passes only when every part
+passes (:func:`combine`). A part that looks for something the paper sees late in training is
+NOT_REACHED, not FAIL, while the run is shorter than the paper's.
+
+The 98th percentile of Figs. 3 and 10 is read as a percentile of |z| (the paper does not say of
+what): tanh and softsign are odd and the network's activations are symmetric in sign, so |z| puts
+both asymptotes on one scale; for a symmetric distribution it equals the 99th percentile of z.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from glorot.claims import ClaimResult, Verdict, verdict
+from glorot.config import PAPER_EPOCH, Profile, get_profile
+from glorot.probes import PERCENTILES, act_bins
+
+# C1: "drops to ≈0 early": below 0.1 by the end of the first two epochs of 20k updates (Fig. 2's
+# first markers; a public MNIST reproduction saw 0.03 within two epochs).
+EARLY_UPDATES = 2 * PAPER_EPOCH
+SATURATED_MEAN = 0.1  # a sigmoid layer whose mean activation is below this is saturated at 0
+LOWER_MEAN = 0.5  # the lower layers' means "stay above 0.5"
+# C2: the top layer leaves saturation "around epoch 100".
+ESCAPE_UPDATES = 100 * PAPER_EPOCH
+# C3-C5, C12 are about long training: the length of the paper's runs (Fig. 2: ~140 epochs).
+LONG_UPDATES = 140 * PAPER_EPOCH
+# A tanh layer is saturated when its 98th percentile of |z| reaches 0.95: there tanh' = 1 - z²
+# = 0.0975, under a tenth of its value at 0, for the top 2% of the layer's activations.
+SATURATED_P98 = 0.95
+# "Together": the layers' 98th percentiles lie within 0.2 of one another at the end. At init with
+# the standard init they span about 0.4 (1000 units: 0.47 in layer 1 down to 0.04 in layer 5 for
+# softsign), because the init shrinks the activations from one layer to the next (eq. 5).
+TOGETHER_SPREAD = 0.2
+# C5, on the histogram folded onto |z|: the asymptotes are |z| > 0.9 (the saturation rule of
+# glorot.models), the centre is |z| < 0.1, the knees of softsign are 0.6 <= |z| <= 0.8.
+OUTER, CENTRE, KNEE = 0.9, 0.1, (0.6, 0.8)
+OUTER_MASS = 0.02  # the asymptotes hold at least 2% of the values (then p98 of |z| > 0.9)
+DIP = 2.0  # a mode stands at least twice as high as the lowest bin between 0.1 and 0.9
+P98 = PERCENTILES.index(98)  # column of the 98th percentile in act_pct / absact_pct
+
+
+def combine(*parts: Verdict) -> Verdict:
+    """FAIL when any part fails, PASS when every part passes, NOT_REACHED otherwise."""
+    if Verdict.FAIL in parts:
+        return Verdict.FAIL
+    if all(p is Verdict.PASS for p in parts):
+        return Verdict.PASS
+    return Verdict.NOT_REACHED
+
+
+def judged(ok: bool, ran: int, needed: int) -> Verdict:
+    """PASS when ``ok``; otherwise FAIL if the run had the ``needed`` updates, else NOT_REACHED."""
+    if ok:
+        return Verdict.PASS
+    return Verdict.FAIL if ran >= needed else Verdict.NOT_REACHED
+
+
+def _fmt(values) -> str:
+    return ", ".join(f"{v:.2f}" for v in np.asarray(values, dtype=float))
+
+
+def _as_arrays(updates, stat) -> tuple[np.ndarray, np.ndarray]:
+    updates, stat = np.asarray(updates), np.asarray(stat, dtype=float)
+    if stat.ndim != 2 or stat.shape[0] != updates.shape[0] or updates.ndim != 1:
+        raise ValueError(
+            f"expected updates (P,) and a per-layer statistic (P, L), got {updates.shape} and "
+            f"{stat.shape}; pass run.probes['updates'] and e.g. run.probes['act_mean']"
+        )
+    if updates.size == 0:
+        raise ValueError("the run has no probe point; it diverged before its first measurement")
+    return updates, stat
+
+
+def check_c1(updates, act_mean) -> ClaimResult:
+    """C1 (Fig. 2): at the last probe within the first EARLY_UPDATES (or of the run, if shorter)
+    the top layer's mean activation is below SATURATED_MEAN, every lower layer's mean is above
+    LOWER_MEAN, and the lower layers' means decrease from the top layer down (layer L-1 highest,
+    layer 1 lowest: the paper's "decreasing as we go from the output layer to the input layer").
+
+    ``act_mean`` (P, L) of a sigmoid network, first layer first.
+    """
+    updates, act_mean = _as_arrays(updates, act_mean)
+    i = int(np.flatnonzero(updates <= EARLY_UPDATES)[-1])
+    top, lower = act_mean[i, -1], act_mean[i, :-1]
+    saturated = top < SATURATED_MEAN
+    above = bool(np.all(lower > LOWER_MEAN))
+    ordered = bool(np.all(np.diff(lower) > 0))
+    return ClaimResult(
+        id="C1",
+        criterion=(
+            f"at the last probe within the first {EARLY_UPDATES:,} updates: top-layer mean "
+            f"< {SATURATED_MEAN}, every lower layer's mean > {LOWER_MEAN}, and the lower layers' "
+            "means increase from layer 1 up (decrease from the top layer down)"
+        ),
+        measured=(
+            f"at update {int(updates[i]):,}: top-layer mean {top:.3f}; layers 1-{len(lower)}: "
+            f"{_fmt(lower)} ({'ordered' if ordered else 'not ordered'})"
+        ),
+        verdict=judged(saturated and above and ordered, int(updates[-1]), EARLY_UPDATES),
+    )
+
+
+def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> ClaimResult:
+    """C2 (Fig. 2), judged only on runs of at least ESCAPE_UPDATES:
+
+    - the network of ``act_mean`` (the paper's depth 4) escapes: its top layer's mean, after
+      falling below SATURATED_MEAN, is above it again at the end;
+    - meanwhile layer 1 starts to saturate: its fraction of saturated units (``act_saturated``) is
+      higher at the end than when the top layer's mean was lowest;
+    - the deeper network of ``deep_act_mean`` (depth 5) never escapes: its top layer's mean falls
+      below SATURATED_MEAN and stays below it at every later probe.
+    """
+    updates, act_mean = _as_arrays(updates, act_mean)
+    _, act_saturated = _as_arrays(updates, act_saturated)
+    deep_updates, deep_act_mean = _as_arrays(deep_updates, deep_act_mean)
+    top, deep_top = act_mean[:, -1], deep_act_mean[:, -1]
+    ran = min(int(updates[-1]), int(deep_updates[-1]))
+    low = int(np.argmin(top))
+    fell = top[low] < SATURATED_MEAN
+    escaped = fell and top[-1] > SATURATED_MEAN
+    layer1 = act_saturated[-1, 0] > act_saturated[low, 0]
+    deep_fell = np.flatnonzero(deep_top < SATURATED_MEAN)
+    stuck = deep_fell.size > 0 and bool(np.all(deep_top[deep_fell[0] :] < SATURATED_MEAN))
+    reached = ran >= ESCAPE_UPDATES
+    measured = (
+        f"after {int(updates[-1]):,} updates (depth {act_mean.shape[1]}): top-layer mean "
+        f"{top[-1]:.3f} at the end, lowest {top[low]:.3f} at update {int(updates[low]):,}; "
+        f"layer 1 saturated fraction {act_saturated[low, 0]:.3f} then, {act_saturated[-1, 0]:.3f} "
+        f"at the end. After {int(deep_updates[-1]):,} updates (depth {deep_act_mean.shape[1]}): "
+        f"top-layer mean {deep_top[-1]:.3f} at the end, highest after its fall "
+        + (f"{deep_top[deep_fell[0] :].max():.3f}" if deep_fell.size else "n/a (never fell)")
+    )
+    if not reached:
+        measured += f". The claim needs {ESCAPE_UPDATES:,} updates"
+    return ClaimResult(
+        id="C2",
+        criterion=(
+            f"runs of >= {ESCAPE_UPDATES:,} updates: the depth-{act_mean.shape[1]} top-layer "
+            f"mean falls below {SATURATED_MEAN} and is above it at the end; layer 1's saturated "
+            "fraction at the end exceeds its value when the top layer was lowest; the "
+            f"depth-{deep_act_mean.shape[1]} top-layer mean falls below {SATURATED_MEAN} and "
+            "never rises above it again"
+        ),
+        measured=measured,
+        verdict=verdict(escaped and layer1 and stuck, reached),
+    )
+
+
+def crossings(updates, p98, threshold: float = SATURATED_P98) -> list[int | None]:
+    """Per layer, the first probed update at which the 98th percentile of |z| reaches
+    ``threshold`` (None when it never does)."""
+    updates, p98 = _as_arrays(updates, p98)
+    hit = p98 >= threshold
+    return [int(updates[np.argmax(h)]) if h.any() else None for h in hit.T]
+
+
+def _crossings_text(times: Sequence[int | None]) -> str:
+    return ", ".join(
+        f"layer {i + 1} {'never' if t is None else f'at {t:,}'}" for i, t in enumerate(times)
+    )
+
+
+def check_c3(updates, p98) -> ClaimResult:
+    """C3 (Fig. 3 top): tanh layers saturate one after another, layer 1 first.
+
+    A layer saturates at the first probe where its 98th percentile of |z| (``p98`` (P, L)) reaches
+    SATURATED_P98. FAIL when the order is broken (a layer saturated while a lower one has not, or
+    before it) or when all layers saturate at one probe; PASS when every layer has saturated in
+    order (ties allowed: the probes are coarse); otherwise NOT_REACHED until LONG_UPDATES.
+    """
+    updates, p98 = _as_arrays(updates, p98)
+    times = crossings(updates, p98)
+    done = [t for t in times if t is not None]
+    prefix = all(t is not None for t in times[: len(done)])  # crossed layers are 1..k
+    in_order = prefix and bool(np.all(np.diff(done) >= 0))
+    ran = int(updates[-1])
+    if not in_order or (len(done) == len(times) and done[0] == done[-1]):
+        result = Verdict.FAIL
+    else:
+        result = judged(len(done) == len(times), ran, LONG_UPDATES)
+    return ClaimResult(
+        id="C3",
+        criterion=(
+            f"update at which each layer's 98th percentile of |z| first reaches {SATURATED_P98}: "
+            "all layers reach it, layer 1 first and each layer no earlier than the one below, not "
+            f"all at once (runs shorter than {LONG_UPDATES:,} updates that are in order so far: "
+            "not reached)"
+        ),
+        measured=(
+            f"after {ran:,} updates: {_crossings_text(times)}; final 98th percentiles "
+            f"{_fmt(p98[-1])}"
+        ),
+        verdict=result,
+    )
+
+
+def _like_softsign(claim: str, what: str, updates, p98, tanh_updates, tanh_p98) -> ClaimResult:
+    """C4 and C12: a network whose layers saturate less than standard-init tanh, and together.
+
+    - less: none of its layers' 98th percentile of |z| ever reaches SATURATED_P98. Judged once the
+      standard-init tanh run of the same scale has a saturated layer (the contrast is visible), or
+      at LONG_UPDATES; a saturated layer is a FAIL at any length.
+    - together: at the end the layers' 98th percentiles lie within TOGETHER_SPREAD of one another;
+      a wider spread is NOT_REACHED until LONG_UPDATES.
+    """
+    updates, p98 = _as_arrays(updates, p98)
+    times = crossings(updates, p98)
+    tanh_times = crossings(tanh_updates, tanh_p98)
+    ran = int(updates[-1])
+    saturated = any(t is not None for t in times)
+    contrast = any(t is not None for t in tanh_times)
+    if saturated:
+        less = Verdict.FAIL
+    else:
+        less = Verdict.PASS if contrast else judged(False, ran, LONG_UPDATES)
+    spread = float(p98[-1].max() - p98[-1].min())
+    together = judged(spread <= TOGETHER_SPREAD, ran, LONG_UPDATES)
+    return ClaimResult(
+        id=claim,
+        criterion=(
+            f"{what}: no layer's 98th percentile of |z| reaches {SATURATED_P98} while the "
+            f"standard-init tanh run has a layer that does (else judged at {LONG_UPDATES:,} "
+            f"updates); at the end the layers' 98th percentiles lie within {TOGETHER_SPREAD} of "
+            f"one another (a wider spread is not reached before {LONG_UPDATES:,} updates)"
+        ),
+        measured=(
+            f"after {ran:,} updates: final 98th percentiles {_fmt(p98[-1])} (spread {spread:.2f}); "
+            f"saturated layers: {_crossings_text(times)}; standard-init tanh: "
+            f"{_crossings_text(tanh_times)}"
+        ),
+        verdict=combine(less, together),
+    )
+
+
+def check_c4(updates, p98, tanh_updates, tanh_p98) -> ClaimResult:
+    """C4 (Fig. 3 bottom): softsign layers (``p98`` (P, L)) saturate less than the standard-init
+    tanh layers (``tanh_p98``), and together; see :func:`_like_softsign`."""
+    return _like_softsign("C4", "softsign, standard init", updates, p98, tanh_updates, tanh_p98)
+
+
+def check_c12(updates, p98, tanh_updates, tanh_p98) -> ClaimResult:
+    """C12 (Fig. 10): tanh with the normalized init (``p98`` (P, L)) behaves like softsign: the
+    same criterion as C4, against the standard-init tanh run (``tanh_p98``)."""
+    return _like_softsign("C12", "tanh, normalized init", updates, p98, tanh_updates, tanh_p98)
+
+
+def fold(hist, edges) -> tuple[np.ndarray, np.ndarray]:
+    """A histogram over z on edges symmetric about 0, folded onto |z|: (|z| edges, fractions).
+
+    ``hist`` (..., bins); the last axis is folded. The sign symmetry of tanh and softsign networks
+    makes the two halves mirror images, so folding loses nothing and pools their counts.
+    """
+    hist, edges = np.asarray(hist, dtype=float), np.asarray(edges, dtype=float)
+    n = hist.shape[-1]
+    if n % 2 or len(edges) != n + 1 or not np.allclose(edges, -edges[::-1]):
+        raise ValueError(
+            f"cannot fold a histogram of {n} bins on edges from {edges[0]} to {edges[-1]}: it "
+            "needs an even number of bins on edges symmetric about 0 (probes.act_bins of tanh "
+            "or softsign)"
+        )
+    half = n // 2
+    return edges[half:], hist[..., half:] + hist[..., :half][..., ::-1]
+
+
+def histogram_modes(hist, edges) -> dict:
+    """What C5 reads in an end-of-training histogram (L, bins) averaged over its layers and folded
+    onto |z|: mass at the asymptotes (|z| > OUTER) and the heights of the centre (|z| < CENTRE),
+    of the asymptotes and of the lowest bin between them; the |z| bin of the highest bin."""
+    abs_edges, f = fold(np.asarray(hist, dtype=float).mean(axis=0), edges)
+    centres = (abs_edges[:-1] + abs_edges[1:]) / 2
+    middle = (centres >= CENTRE) & (centres <= OUTER)
+    top = int(np.argmax(f))
+    return {
+        "outer_mass": float(f[centres > OUTER].sum()),
+        "centre": float(f[centres < CENTRE].max()),
+        "outer": float(f[centres > OUTER].max()),
+        "dip": float(f[middle].min()),
+        "mode": (float(abs_edges[top]), float(abs_edges[top + 1])),
+    }
+
+
+def check_c5(tanh_hist, tanh_updates: int, softsign_hist, softsign_updates: int, edges):
+    """C5 (Fig. 4): end-of-training histograms (L, bins) on ``edges``, averaged over layers and
+    folded onto |z| (:func:`histogram_modes`).
+
+    - tanh: modes at the asymptotes and at 0: the asymptotes hold at least OUTER_MASS of the
+      values, and both the highest centre bin and the highest asymptote bin stand at least DIP
+      times as high as the lowest bin between them;
+    - softsign: the highest bin overlaps the knees KNEE (neither at 0 nor at ±1).
+
+    A part that does not hold is NOT_REACHED until its run has LONG_UPDATES.
+    """
+    tanh, soft = histogram_modes(tanh_hist, edges), histogram_modes(softsign_hist, edges)
+    tanh_ok = (
+        tanh["outer_mass"] >= OUTER_MASS
+        and tanh["centre"] >= DIP * tanh["dip"]
+        and tanh["outer"] >= DIP * tanh["dip"]
+    )
+    lo, hi = soft["mode"]
+    soft_ok = lo <= KNEE[1] and hi >= KNEE[0]
+    return ClaimResult(
+        id="C5",
+        criterion=(
+            f"histograms averaged over layers, folded onto |z|: tanh has >= {OUTER_MASS:.0%} of "
+            f"its values at |z| > {OUTER} and its highest bins at |z| < {CENTRE} and at |z| > "
+            f"{OUTER} both >= {DIP:g}x the lowest bin between; softsign's highest bin overlaps "
+            f"|z| in [{KNEE[0]}, {KNEE[1]}] (runs shorter than {LONG_UPDATES:,} updates: not "
+            "reached unless it holds)"
+        ),
+        measured=(
+            f"tanh after {tanh_updates:,} updates: {tanh['outer_mass']:.1%} at |z| > {OUTER}, "
+            f"centre {tanh['centre']:.3f}, asymptote {tanh['outer']:.3f}, dip {tanh['dip']:.3f}; "
+            f"softsign after {softsign_updates:,} updates: highest bin |z| in "
+            f"[{lo:.2f}, {hi:.2f}]"
+        ),
+        verdict=combine(
+            judged(tanh_ok, tanh_updates, LONG_UPDATES),
+            judged(soft_ok, softsign_updates, LONG_UPDATES),
+        ),
+    )
+
+
+# ---- from runs ---------------------------------------------------------------------------------
+
+
+def scale(profile: Profile | str, runs) -> str:
+    """The scale a claim was measured at: the profile and, per run, its length, width and rate."""
+    name = profile.name if isinstance(profile, Profile) else str(profile)
+    parts = [
+        f"{r.config.label} ({int(r.probes['updates'][-1]):,} updates, width {r.config.width}, "
+        f"lr {r.config.lr:g})"
+        for r in runs
+    ]
+    return f"{name}: " + "; ".join(parts)
+
+
+def p98(run) -> np.ndarray:
+    """The 98th percentile of |z| of every layer at every probe (P, L)."""
+    return run.probes["absact_pct"][:, :, P98]
+
+
+def sign_asymmetry(act_pct) -> float:
+    """How far activations are from symmetric in sign, which the |z| reading of the 98th
+    percentile relies on: the largest |2nd + 98th percentile of z| over probes and layers of
+    ``act_pct`` (P, L, 5); 0 for a symmetric distribution, against percentiles of order 1."""
+    pct = np.asarray(act_pct, dtype=float)
+    return float(np.abs(pct[..., PERCENTILES.index(2)] + pct[..., P98]).max())
+
+
+def sigmoid_claims(run, deep, profile: Profile | str) -> list[ClaimResult]:
+    """C1 on the sigmoid run ``run`` (the paper's depth 4), C2 on it and the deeper ``deep``."""
+    c1 = check_c1(run.probes["updates"], run.probes["act_mean"])
+    c2 = check_c2(
+        run.probes["updates"],
+        run.probes["act_mean"],
+        run.probes["act_saturated"],
+        deep.probes["updates"],
+        deep.probes["act_mean"],
+    )
+    return [
+        replace(c1, scale=scale(profile, [run]), figure="02_sigmoid"),
+        replace(c2, scale=scale(profile, [run, deep]), figure="02_sigmoid"),
+    ]
+
+
+def tanh_softsign_claims(tanh, softsign, tanh_n, profile: Profile | str) -> list[ClaimResult]:
+    """C3, C4, C5 and C12 from the tanh, softsign (standard init) and tanh N runs."""
+    t_upd = tanh.probes["updates"]
+    s_upd, n_upd = softsign.probes["updates"], tanh_n.probes["updates"]
+    results = [
+        (check_c3(t_upd, p98(tanh)), [tanh]),
+        (check_c4(s_upd, p98(softsign), t_upd, p98(tanh)), [softsign, tanh]),
+        (
+            check_c5(
+                tanh.probes["act_hist"][-1],
+                int(t_upd[-1]),
+                softsign.probes["act_hist"][-1],
+                int(s_upd[-1]),
+                act_bins(tanh.config.activation),  # softsign's bins are the same: z in [-1, 1]
+            ),
+            [tanh, softsign],
+        ),
+        (check_c12(n_upd, p98(tanh_n), t_upd, p98(tanh)), [tanh_n, tanh]),
+    ]
+    return [
+        replace(r, scale=scale(profile, runs), figure="03_tanh_softsign") for r, runs in results
+    ]
+
+
+def evaluate(profile: Profile | str) -> list[ClaimResult]:
+    """C1-C5 and C12 from the book's canonical runs at ``profile`` (computed if not stored)."""
+    from glorot.experiments import main_run
+
+    P = profile if isinstance(profile, Profile) else get_profile(profile)
+    sigmoid = [main_run(P, "sigmoid", "standard", depth=d) for d in (4, 5)]
+    tanh, softsign, tanh_n = (
+        main_run(P, act, init, depth=5)
+        for act, init in (("tanh", "standard"), ("softsign", "standard"), ("tanh", "normalized"))
+    )
+    return sigmoid_claims(*sigmoid, P) + tanh_softsign_claims(tanh, softsign, tanh_n, P)
