@@ -33,8 +33,13 @@ def row_label(activation: str, init: str) -> str:
 
 
 def workers() -> int:
-    """Processes for independent runs (environment GLOROT_WORKERS, default 1)."""
-    return max(1, int(os.environ.get("GLOROT_WORKERS", "1")))
+    """Processes for independent runs: GLOROT_WORKERS, else one per core (at most 8).
+
+    Each run trains on one thread (see :func:`glorot.train.train`), so a sweep fills the cores
+    with runs rather than one run with threads.
+    """
+    default = min(8, os.cpu_count() or 1)
+    return max(1, int(os.environ.get("GLOROT_WORKERS", default)))
 
 
 SELECTION_FIELDS = ("updates", "probe_every", "probe_dense", "jacobian_examples", "lr", "seed")

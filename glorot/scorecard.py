@@ -1,0 +1,166 @@
+"""The scorecard: every claim of the paper (C1-C16, reference §3) and of the Shapeset chapter
+(S-claims) with its measured value, verdict, scale and the page that draws the evidence.
+
+Each part of the paper has a module in :mod:`glorot.claims` with ``evaluate(profile) ->
+list[ClaimResult]`` computed from the stored runs of that profile. The scorecard calls them all.
+A module that does not exist yet, or a claim that no module answered, becomes a "not evaluated"
+row that says why, rather than an error: the page then shows what is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from IPython.display import Markdown
+
+from glorot.claims import ClaimResult, Verdict, statement_of
+from glorot.config import Profile
+
+TOPICS = ("shapeset", "saturation", "gradients", "errors")  # modules of glorot.claims, in order
+CLAIM_IDS = tuple(f"C{i}" for i in range(1, 17))
+NOT_EVALUATED = "not evaluated"
+
+# The page (Jupyter Book document name) and figure where each claim's evidence is drawn.
+PAGES: dict[str, tuple[str, str]] = {
+    "S": ("01_shapeset", "Shapeset-3×2, Fig. 1"),
+    "C1": ("02_sigmoid", "Fig. 2"),
+    "C2": ("02_sigmoid", "Fig. 2"),
+    "C3": ("03_tanh_softsign", "Fig. 3"),
+    "C4": ("03_tanh_softsign", "Fig. 3"),
+    "C5": ("03_tanh_softsign", "Fig. 4"),
+    "C6": ("04_cost", "Fig. 5"),
+    "C7": ("05_gradients_at_init", "Fig. 6"),
+    "C8": ("05_gradients_at_init", "Fig. 7"),
+    "C9": ("05_gradients_at_init", "Fig. 8"),
+    "C10": ("05_gradients_at_init", "§4.2.2"),
+    "C11": ("06_gradients_in_training", "Fig. 9"),
+    "C12": ("06_gradients_in_training", "Fig. 10"),
+    "C13": ("07_error_curves", "Fig. 11, Table 1"),
+    "C14": ("07_error_curves", "Table 1"),
+    "C15": ("07_error_curves", "Table 1"),
+    "C16": ("07_error_curves", "Fig. 12, Table 1"),
+}
+
+
+@dataclass(frozen=True)
+class NotEvaluated:
+    """A claim that no topic module answered, and why."""
+
+    id: str
+    reason: str
+    verdict: str = NOT_EVALUATED
+    scale: str = ""
+    figure: str = ""
+
+    @property
+    def measured(self) -> str:
+        return self.reason
+
+
+Row = ClaimResult | NotEvaluated
+
+
+def _order(claim_id: str) -> tuple[int, int, str]:
+    """S-claims first, then C1..C16 by number, then anything else."""
+    m = re.fullmatch(r"([A-Z]+)(\d+)", claim_id)
+    if m is None:
+        return (2, 0, claim_id)
+    return ({"S": 0, "C": 1}.get(m.group(1), 2), int(m.group(2)), claim_id)
+
+
+def gather(profile: Profile) -> tuple[list[ClaimResult], dict[str, str]]:
+    """Every topic module's results at ``profile``, and {module: why it gave none}.
+
+    Only the absence of a topic module itself is tolerated; an error inside one is raised, so a
+    broken check never hides as a "not evaluated" row."""
+    results, missing = [], {}
+    for topic in TOPICS:
+        name = f"glorot.claims.{topic}"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            missing[name] = f"{name} does not exist"
+            continue
+        evaluate = getattr(module, "evaluate", None)
+        if evaluate is None:
+            missing[name] = f"{name} has no evaluate(profile)"
+            continue
+        results.extend(evaluate(profile))
+    return results, missing
+
+
+def rows(results: Sequence[ClaimResult], missing: dict[str, str]) -> list[Row]:
+    """The scorecard's rows in order: the results, and a "not evaluated" row for each of C1-C16
+    that none of them answers."""
+    answered = {r.id for r in results}
+    why = "no module returned it" + (f" ({'; '.join(missing.values())})" if missing else "")
+    absent = [NotEvaluated(i, why) for i in CLAIM_IDS if i not in answered]
+    return sorted([*results, *absent], key=lambda r: _order(r.id))
+
+
+def scorecard(profile: Profile) -> list[Row]:
+    """Every claim at ``profile``: S-claims, then C1-C16, from each topic module's ``evaluate``."""
+    return rows(*gather(profile))
+
+
+def counts(card: Sequence[Row]) -> dict[str, int]:
+    """How many rows have each verdict: keys ``pass``, ``fail``, ``not_reached``,
+    ``not_evaluated`` and ``total``."""
+    verdicts = [r.verdict for r in card]
+    return {
+        "pass": verdicts.count(Verdict.PASS),
+        "fail": verdicts.count(Verdict.FAIL),
+        "not_reached": verdicts.count(Verdict.NOT_REACHED),
+        "not_evaluated": verdicts.count(NOT_EVALUATED),
+        "total": len(verdicts),
+    }
+
+
+def statement(row: Row) -> str:
+    """The statement of a claim (:func:`glorot.claims.statement_of`), else its criterion."""
+    try:
+        return statement_of(row.id)
+    except KeyError:
+        return getattr(row, "criterion", "")
+
+
+def link(claim_id: str) -> str:
+    """A MyST link to the page that draws the claim's evidence (empty when none is known)."""
+    key = claim_id if claim_id in PAGES else re.sub(r"\d+$", "", claim_id)
+    if key not in PAGES:
+        return ""
+    doc, text = PAGES[key]
+    return f"{{doc}}`{text} <{doc}>`"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(card: Sequence[Row]) -> Markdown:
+    """The scorecard as a MyST Markdown table (links are ``{doc}`` roles to the chapters)."""
+    lines = [
+        "| claim | the paper says | measured | verdict | scale | evidence |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {r.id} | {_cell(statement(r))} | {_cell(r.measured)} | {_cell(r.verdict)} "
+            f"| {_cell(r.scale)} | {link(r.id)} |"
+            for r in card
+        ),
+    ]
+    return Markdown("\n".join(lines))
+
+
+def summary(card: Sequence[Row]) -> str:
+    """One sentence: how many claims hold, fail, were not reached or not evaluated."""
+    c = counts(card)
+    return (
+        f"{c['pass']} of {c['total']} claims hold (✔), {c['fail']} fail (✗), "
+        f"{c['not_reached']} are not reached at this scale and {c['not_evaluated']} are not "
+        "evaluated."
+    )

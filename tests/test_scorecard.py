@@ -1,0 +1,113 @@
+"""The scorecard gathers every topic module's verdicts in claim order, counts them, renders them
+with links to the chapters, and shows a missing module as "not evaluated" rows instead of failing."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+from glorot import scorecard as S
+from glorot.claims import STATEMENTS, ClaimResult, Verdict
+from glorot.config import PROFILES
+
+SMOKE = PROFILES["smoke"]
+
+
+def result(claim_id: str, verdict: Verdict = Verdict.PASS) -> ClaimResult:
+    return ClaimResult(
+        claim_id, f"criterion of {claim_id}", f"value of {claim_id}", verdict, "smoke"
+    )
+
+
+# Fixed results per topic, deliberately out of order inside and across modules.
+FIXED = {
+    "shapeset": [result("S2"), result("S1", Verdict.FAIL)],
+    "saturation": [result("C3", Verdict.NOT_REACHED), result("C1"), result("C2", Verdict.FAIL)],
+    "gradients": [result(f"C{i}") for i in (12, 6, 7, 8, 9, 10, 11, 4, 5)],
+    "errors": [result(f"C{i}", Verdict.NOT_REACHED) for i in (16, 13, 14, 15)],
+}
+
+
+@pytest.fixture
+def topics(monkeypatch):
+    """Topic modules whose evaluate returns FIXED; ``topics.drop(name)`` makes one missing."""
+    modules = {}
+    for topic, results in FIXED.items():
+        module = types.ModuleType(f"glorot.claims.{topic}")
+        module.evaluate = lambda profile, results=results: list(results)
+        modules[f"glorot.claims.{topic}"] = module
+    real = importlib.import_module
+
+    def fake_import(name, *args):
+        if name in modules:
+            if modules[name] is None:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return modules[name]
+        return real(name, *args)
+
+    monkeypatch.setattr(S.importlib, "import_module", fake_import)
+    # Statements of the paper's claims only: the fake topic modules state no S-claims.
+    monkeypatch.setattr(S, "statement_of", lambda claim_id: STATEMENTS[claim_id])
+    return types.SimpleNamespace(drop=lambda t: modules.__setitem__(f"glorot.claims.{t}", None))
+
+
+def test_rows_come_in_claim_order_s_claims_first(topics):
+    card = S.scorecard(SMOKE)
+    assert [r.id for r in card] == ["S1", "S2", *S.CLAIM_IDS]
+    assert all(isinstance(r, ClaimResult) for r in card)
+
+
+def test_counts_add_up(topics):
+    c = S.counts(S.scorecard(SMOKE))
+    assert c == {"pass": 11, "fail": 2, "not_reached": 5, "not_evaluated": 0, "total": 18}
+    assert S.summary(S.scorecard(SMOKE)).startswith("11 of 18 claims hold (✔), 2 fail (✗), 5 ")
+
+
+def test_a_missing_module_gives_not_evaluated_rows_with_the_reason(topics):
+    topics.drop("saturation")
+    card = S.scorecard(SMOKE)
+    assert [r.id for r in card] == ["S1", "S2", *S.CLAIM_IDS]
+    missing = [r for r in card if r.verdict == S.NOT_EVALUATED]
+    assert [r.id for r in missing] == ["C1", "C2", "C3"]
+    assert "glorot.claims.saturation does not exist" in missing[0].measured
+    assert S.counts(card)["not_evaluated"] == 3
+    assert "| C2 |" in S.markdown(card).data
+
+
+def test_a_module_without_evaluate_is_reported(topics, monkeypatch):
+    monkeypatch.delattr(importlib.import_module("glorot.claims.errors"), "evaluate")
+    card = S.scorecard(SMOKE)
+    assert S.counts(card)["not_evaluated"] == 4
+    assert "glorot.claims.errors has no evaluate" in card[-1].measured
+
+
+def test_an_error_inside_a_module_is_not_hidden(topics, monkeypatch):
+    def broken(profile):
+        raise RuntimeError("a bug in a check")
+
+    monkeypatch.setattr(importlib.import_module("glorot.claims.gradients"), "evaluate", broken)
+    with pytest.raises(RuntimeError, match="a bug in a check"):
+        S.scorecard(SMOKE)
+
+
+def test_markdown_has_a_row_per_claim_with_statement_verdict_and_chapter_link(topics):
+    md = S.markdown(S.scorecard(SMOKE)).data.splitlines()
+    assert len(md) == 2 + 18
+    c13 = next(line for line in md if line.startswith("| C13 |"))
+    assert "Tanh N ≤ Softsign N ≈ Softsign" in c13  # the paper's statement
+    assert "value of C13" in c13 and "not reached at this scale" in c13
+    assert "{doc}`Fig. 11, Table 1 <07_error_curves>`" in c13
+    s1 = next(line for line in md if line.startswith("| S1 |"))
+    assert "criterion of S1" in s1 and "<01_shapeset>" in s1 and "✗" in s1
+
+
+def test_every_linked_page_is_a_chapter_of_the_book():
+    from fixture_notebooks import REPO
+
+    from glorot.book import toc_files
+
+    pages = {f.removeprefix("book/") for f in toc_files(REPO)}
+    assert {doc for doc, _ in S.PAGES.values()} <= pages
+    assert set(S.CLAIM_IDS) <= set(S.PAGES)
