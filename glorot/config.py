@@ -119,6 +119,7 @@ class Profile:
     lr_grid: tuple[float, ...]  # learning rates tried when the chapter selects one
     selection_updates: int  # updates of each selection run
     seeds: tuple[int, ...]  # seeds of the final runs of Table 1
+    finite_updates: int  # updates of a run on a finite data set (Fig. 12)
     timeout: int  # seconds allowed to execute one chapter
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -159,12 +160,13 @@ PROFILES: dict[str, Profile] = {
             lr_grid=(0.05, 0.2),
             selection_updates=200,
             seeds=(0,),
+            finite_updates=200,
             timeout=600,
         ),
         Profile(
             name="default",
-            description="the paper's 1000-unit nets for a few epochs of 20k updates, on a laptop CPU",
-            width=1000,
+            description="5-layer nets of 400 units for two epochs of 20k updates, on a laptop CPU",
+            width=400,
             updates=40_000,
             probe_every=2_000,
             probe_dense=6,
@@ -173,8 +175,9 @@ PROFILES: dict[str, Profile] = {
             jacobian_examples=4,
             lr=0.01,
             lr_grid=(0.003, 0.01, 0.03),
-            selection_updates=6_000,
+            selection_updates=5_000,
             seeds=(0,),
+            finite_updates=5_000,
             timeout=3_600,
         ),
         Profile(
@@ -191,6 +194,7 @@ PROFILES: dict[str, Profile] = {
             lr_grid=(0.001, 0.003, 0.01, 0.03, 0.1),
             selection_updates=500_000,
             seeds=(0, 1, 2),
+            finite_updates=500_000,
             timeout=7 * 24 * 3600,
         ),
     )

@@ -176,7 +176,6 @@ def table1_runs(
 # Updates of each run on a finite data set (Fig. 12, Table 1), per profile. The paper does not say
 # how long it trained on MNIST and CIFAR-10; "paper" gives 100 epochs of MNIST's 50,000 training
 # examples at batch 10, smoke a few batches. A profile not listed trains as long as a selection run.
-FINITE_UPDATES = {"smoke": 200, "default": 5_000, "paper": 500_000}
 FINITE_LR = ("shapeset", "select")  # where a finite-set run's learning rate comes from
 
 
@@ -184,7 +183,7 @@ def finite_config(
     profile: Profile, dataset: str, activation: str, init: str, lr: float, seed: int = 0
 ) -> RunConfig:
     """A Table 1 model (5 hidden layers) trained on a finite data set, measured ten times."""
-    updates = FINITE_UPDATES.get(profile.name, profile.selection_updates)
+    updates = profile.finite_updates
     return profile.config(
         dataset=dataset,
         activation=activation,

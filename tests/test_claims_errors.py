@@ -324,8 +324,8 @@ def test_finite_runs_are_budgeted_by_profile_and_check_their_arguments():
 
     for name in ("smoke", "default"):
         cfg = experiments.finite_config(PROFILES[name], "mnist", "tanh", "normalized", 0.01)
-        assert cfg.updates == experiments.FINITE_UPDATES[name] and cfg.dataset == "mnist"
+        assert cfg.updates == PROFILES[name].finite_updates and cfg.dataset == "mnist"
         assert cfg.jacobian_examples == 0 and cfg.updates // cfg.probe_every == 10
-    assert experiments.FINITE_UPDATES["smoke"] <= 200
+    assert PROFILES["smoke"].finite_updates <= 200
     with pytest.raises(ConfigError, match="unknown lr_from 'best'; choose one of shapeset, select"):
         experiments.finite_runs(PROFILES["smoke"], "mnist", lr_from="best")

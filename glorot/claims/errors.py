@@ -25,7 +25,7 @@ from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, Verdict, verdict
 from glorot.config import PROFILES, Profile, get_profile
-from glorot.experiments import FINITE_UPDATES, TABLE1, row_label
+from glorot.experiments import TABLE1, row_label
 from glorot.shapeset import constant_guess_error
 from glorot.stats import PAPER_ALPHA, p_vs_best
 from glorot.train import Run
@@ -226,7 +226,7 @@ def check_c16(
     ``missing``: {data set: why it was not run}. The criterion (:func:`finite_ordering`) must hold
     on every column run; with neither MNIST nor CIFAR-10 present the verdict is NOT_REACHED.
     Chance on these balanced ten-class sets is ``FINITE_CHANCE``; the rule of the module docstring
-    applies, with the paper's length of a finite-set run ``FINITE_UPDATES["paper"]``.
+    applies, with the paper's length of a finite-set run ``PROFILES["paper"].finite_updates``.
     ``stand_in`` (Fashion-MNIST) adds a remark on its ordering and never counts: it is another
     data set, not MNIST.
     """
@@ -258,7 +258,7 @@ def check_c16(
         notes.insert(0, "neither MNIST nor CIFAR-10 is present, so nothing was compared")
         judged = Verdict.NOT_REACHED
     else:
-        judged = _ordering_verdict(ok, learned, updates, FINITE_UPDATES["paper"])
+        judged = _ordering_verdict(ok, learned, updates, PROFILES["paper"].finite_updates)
     return ClaimResult(
         id="C16",
         criterion="on each of MNIST and CIFAR-10 present: Sigmoid worst, Tanh N ≤ Tanh, Tanh N "
