@@ -126,13 +126,16 @@ def jacobian_spectra(model: MLP, x: Tensor, s: list[Tensor]) -> tuple[Tensor, Te
     return torch.stack(means), torch.stack(spectra)
 
 
-def probe(model: MLP, x: Tensor, y: Tensor, cfg: RunConfig) -> dict[str, np.ndarray]:
+def probe(
+    model: MLP, x: Tensor, y: Tensor, cfg: RunConfig, jacobians: bool = True
+) -> dict[str, np.ndarray]:
     """Statistics of every hidden layer on the probe set (x, y); arrays of shape (L, ...).
 
     Keys: act_mean, act_std, act_pct, absact_pct, act_saturated, act_hist, dC_ds_std, dC_ds_pct,
     dC_ds_hist, dC_dW_std, dC_dW_hist, jac_mean_sv, jac_sv. Percentiles are PERCENTILES, stds are
     over all units and examples (or weights) of a layer, histograms use :func:`act_bins` and
-    :func:`grad_bins`. With ``cfg.jacobian_examples == 0`` the jac_* arrays are NaN.
+    :func:`grad_bins`. With ``cfg.jacobian_examples == 0`` or ``jacobians=False`` (they are three
+    quarters of a probe's cost) the jac_* arrays are NaN.
     """
     n_in, depth = model.layers[0].in_features, len(model.layers) - 1
     width = model.layers[0].out_features
@@ -170,7 +173,7 @@ def probe(model: MLP, x: Tensor, y: Tensor, cfg: RunConfig) -> dict[str, np.ndar
             "dC_dW_std": torch.stack([g.std(correction=0) for g in dC_dW]),
             "dC_dW_hist": torch.cat([_hist(g.reshape(1, -1), grad_edges) for g in dC_dW]),
         }
-        k = cfg.jacobian_examples
+        k = cfg.jacobian_examples if jacobians else 0
         if k > 0:
             stats["jac_mean_sv"], stats["jac_sv"] = jacobian_spectra(
                 model, x[:k], [s_l[:k] for s_l in s]

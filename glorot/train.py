@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from glorot.config import ConfigError, RunConfig
+from glorot.config import PAPER_EPOCH, ConfigError, RunConfig
 from glorot.data import DataSource, make_source
 from glorot.models import COSTS, build_model
 from glorot.probes import probe
@@ -121,6 +121,12 @@ class Run:
 def _json_float(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def jacobian_points(cfg: RunConfig) -> list[int]:
+    """Updates at which probes decompose the layer Jacobians: the start (§4.2.2 is about the
+    initialization), every paper epoch of 20k updates, and the end; elsewhere they are NaN."""
+    return [u for u in probe_schedule(cfg) if u % PAPER_EPOCH == 0 or u == cfg.updates]
 
 
 def probe_schedule(cfg: RunConfig) -> list[int]:
@@ -443,6 +449,7 @@ def train(
     checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
     source = make_source(cfg) if source is None else source
     schedule = probe_schedule(cfg)
+    jacobians_at = set(jacobian_points(cfg)).__contains__
     cost = COSTS[cfg.cost]
 
     model = build_model(
@@ -478,7 +485,7 @@ def train(
     def measure() -> None:
         nonlocal window
         with clock.apart(measuring=True):
-            state.probes.append(probe(model, x_probe, y_probe, cfg))
+            state.probes.append(probe(model, x_probe, y_probe, cfg, jacobians=jacobians_at(u)))
             wrong = torch.stack(
                 [error_count(model, x_test, y_test), error_count(model, x_valid, y_valid)]
             ).tolist()

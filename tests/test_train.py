@@ -21,6 +21,7 @@ from glorot.train import (
     Run,
     _LossWindow,
     error_count,
+    jacobian_points,
     load_checkpoint,
     probe_schedule,
     train,
@@ -179,6 +180,16 @@ def test_error_count_in_chunks_matches_one_pass():
 def test_same_config_same_bytes():
     cfg = tiny()
     assert_same_run(train(cfg), train(cfg))
+
+
+def test_jacobians_are_decomposed_at_the_start_each_paper_epoch_and_the_end():
+    cfg = tiny(updates=45_000, probe_every=15_000, probe_dense=0)
+    assert jacobian_points(cfg) == [0, 45_000]
+    assert jacobian_points(tiny(updates=40_000, probe_every=10_000)) == [0, 20_000, 40_000]
+    run = train(tiny())
+    sv = run.probes["jac_mean_sv"]  # (P, L)
+    measured = [u in (0, run.config.updates) for u in run.probes["updates"]]
+    assert np.isfinite(sv[measured]).all() and np.isnan(sv[~np.array(measured)]).all()
 
 
 def test_another_seed_another_run():
