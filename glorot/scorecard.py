@@ -37,7 +37,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "C9": ("05_gradients_at_init", "Fig. 8"),
     "C10": ("05_gradients_at_init", "§4.2.2"),
     "C11": ("06_gradients_in_training", "Fig. 9"),
-    "C12": ("06_gradients_in_training", "Fig. 10"),
+    "C12": ("03_tanh_softsign", "Fig. 10"),
     "C13": ("07_error_curves", "Fig. 11, Table 1"),
     "C14": ("07_error_curves", "Table 1"),
     "C15": ("07_error_curves", "Table 1"),
