@@ -105,6 +105,30 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+DATA_ACTIONS = ("where", "verify", "download")
+
+
+def _data(args: argparse.Namespace) -> int:
+    from glorot import datasets
+
+    if args.name not in datasets.DATASETS:
+        raise ConfigError(
+            f"unknown data set {args.name!r}; choose one of {', '.join(datasets.DATASETS)}"
+        )
+    try:
+        if args.action == "download":
+            print(f"{args.name}: stored in {datasets.download(args.name, args.dir)}")
+        elif args.action == "verify":
+            for name, status in datasets.verify(args.name, args.dir).items():
+                print(f"{name}: {status}")
+        else:
+            print(datasets.locate(args.name, args.dir))
+    except (datasets.DataMissing, datasets.DataCorrupt) as exc:
+        print(f"glorot data: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glorot",
@@ -157,6 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--out", required=True, help="FILE.png (a labelled grid) or FILE.npz (arrays)")
     p.set_defaults(func=_shapeset)
+
+    p = sub.add_parser("data", help="where the finite data sets go; verify or download them")
+    p.add_argument("action", choices=DATA_ACTIONS, help="where, verify or download")
+    p.add_argument("name", help="mnist, fashion-mnist or cifar10")
+    p.add_argument("--dir", help="data directory (default: $GLOROT_DATA, else data/)")
+    p.set_defaults(func=_data)
 
     # Listed for --help only: main() hands everything after "bench" to glorot.bench untouched.
     sub.add_parser("bench", help="time training and probing (glorot bench --help for its options)")

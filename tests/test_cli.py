@@ -154,3 +154,21 @@ def test_train_json_at_initialization(isolated_cache, capsys):
     assert main([*argv, "--profile", "smoke"]) == 0
     assert json.loads(capsys.readouterr().out)["key"] == summary["key"]
     assert any(isolated_cache.rglob(f"*{summary['key']}*"))
+
+
+def test_data_where_says_where_to_put_missing_files(tmp_path, capsys):
+    assert main(["data", "where", "mnist", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert str(tmp_path / "mnist") in err and "t10k-labels-idx1-ubyte.gz" in err
+
+
+def test_data_verify_reports_each_file(tmp_path, capsys):
+    from test_datasets import make_mnist
+
+    make_mnist(tmp_path, gz=False)
+    assert main(["data", "verify", "mnist", "--dir", str(tmp_path)]) == 0
+    assert "train-images-idx3-ubyte.gz: unknown md5" in capsys.readouterr().out
+
+
+def test_data_unknown_set_lists_the_choices(capsys):
+    assert "choose one of mnist, fashion-mnist, cifar10" in fails(["data", "where", "svhn"], capsys)
