@@ -25,6 +25,11 @@ def _book(args: argparse.Namespace) -> int:
     profile = book.resolve_profile(args.profile)
     for name in args.only:
         book.chapter_path(root, name)
+    if not args.only:
+        from glorot.experiments import prepare
+
+        print(f"computing the runs of the book at {profile.name} scale (stored ones are reused)")
+        prepare(profile, progress=True)
     target = book.execute_book(root, profile, only=args.only, force=args.force)
     if args.no_build:
         print(f"executed notebooks are in {target / book.BOOK_DIR}")

@@ -221,3 +221,44 @@ def finite_runs(
     ]
     runs = iter(run_many(cfgs, workers=workers(), progress=progress))
     return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
+
+
+# Every model the chapters train at a profile's scale: Table 1's rows at depth 5, and the depth-4
+# sigmoid network of Fig. 2 (chapter 02 draws it beside the depth-5 one).
+BOOK_MODELS = tuple((act, init, 5) for act, init in TABLE1) + (("sigmoid", "standard", 4),)
+
+
+def prepare(profile: Profile, progress: bool = False) -> list[Run]:
+    """Compute every run the book asks for at ``profile``, before its chapters execute.
+
+    Chapters ask for their runs one at a time; here they are handed to :func:`run_many` in three
+    sweeps (learning-rate selections, main runs, finite data sets present on disk), so a process
+    pool keeps every core busy. The chapters then find each run in the store.
+    """
+    from glorot.datasets import DATASETS, DataMissing, locate
+
+    selections = [
+        selection_config(profile, act, init, lr, depth)
+        for act, init, depth in BOOK_MODELS
+        for lr in profile.lr_grid
+    ]
+    runs = run_many(selections, workers=workers(), progress=progress)
+    mains = [
+        main_config(profile, act, init, depth, seed)
+        for act, init, depth in BOOK_MODELS
+        for seed in profile.seeds
+    ]
+    runs += run_many(mains, workers=workers(), progress=progress)
+    lrs = {(c.activation, c.init): c.lr for c in mains if c.depth == 5}
+    finite = []
+    for name in DATASETS:
+        try:
+            locate(name)
+        except DataMissing:
+            continue
+        finite += [
+            finite_config(profile, name, act, init, lrs[(act, init)], seed)
+            for act, init in TABLE1
+            for seed in profile.seeds
+        ]
+    return runs + run_many(finite, workers=workers(), progress=progress)
