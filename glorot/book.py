@@ -268,10 +268,14 @@ def execute(
     import papermill
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    # A parameters cell injected by an earlier execution (say at smoke scale) must not survive an
+    # execution that injects none: the default one, whose outputs are committed.
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     try:
         with _profile_env(profile.name):
             papermill.execute_notebook(
-                str(notebook),
+                nb,
                 str(out),
                 parameters=params or None,
                 kernel_name=KERNEL,

@@ -170,6 +170,11 @@ def test_smoke_book_executes_into_a_copy_and_builds_offline_html(fixture_book, i
 @pytest.mark.slow
 def test_default_book_executes_in_place(fixture_book, isolated_cache):
     source = fixture_book / "book" / "01_demo.ipynb"
+    stale = nbformat.read(source, as_version=4)  # as left by an execution at smoke scale
+    injected = nbformat.v4.new_code_cell('profile = "smoke"')
+    injected.metadata["tags"] = ["injected-parameters"]
+    stale.cells.insert(2, injected)
+    nbformat.write(stale, source)
     target = book.execute_book(fixture_book, PROFILES["default"], progress=False, log=print)
     assert target == fixture_book
     executed = nbformat.read(source, as_version=4)
