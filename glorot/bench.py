@@ -19,6 +19,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from glorot.config import RunConfig, get_profile
 from glorot.data import DataSource
 from glorot.models import COSTS, build_model
 from glorot.probes import probe
-from glorot.train import error_count, probe_schedule, train
+from glorot.train import error_count, jacobian_points, probe_schedule, train
 
 WIDTH, DEPTH, BATCH = 1000, 5, 10  # the paper's network and mini-batch (§2.3)
 
@@ -130,11 +131,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="fewer images and updates (~1 min)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+        "--threads",
+        type=int,
+        default=int(os.environ.get("GLOROT_THREADS", "1")),
+        help="torch threads, for both loops alike (default: GLOROT_THREADS, else 1, as in train)",
     )
     args = parser.parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    # train() runs with GLOROT_THREADS threads: the minimal loop must get the same number.
+    os.environ["GLOROT_THREADS"] = str(args.threads)
+    torch.set_num_threads(args.threads)
     os.environ["GLOROT_QUIET"] = "1"
     n_images, updates, repeats = (5_000, 100, 3) if args.quick else (20_000, 400, 5)
     rows: list[tuple[str, str, str]] = []
@@ -166,31 +171,42 @@ def main(argv: list[str] | None = None) -> None:
     row("glorot.train loop, CPU", f"{loops['train']:,.1f} upd/s")
     row("train / minimal, CPU (median)", f"{loops['train'] / loops['minimal']:.3f}", ">= 0.95")
 
-    # (c) probes at the default profile's schedule
+    # (c) probes at the default profile's schedule, against that profile's own training speed
     default = get_profile("default").config()
+    default_speed = minimal_loop(
+        replace(loop_config(updates), width=default.width), source, updates
+    )
+    row(
+        f"{DEPTH}x{default.width} (default profile) minimal loop, CPU",
+        f"{default_speed:,.1f} upd/s",
+    )
     model = build_model(
         default, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0)
     )
     x_probe, y_probe = source.fixed("probe", default.n_probe)
-    t_probe = median_time(lambda: probe(model, x_probe, y_probe, default), 1 if args.quick else 3)
+    k = 1 if args.quick else 3
+    t_jac = median_time(lambda: probe(model, x_probe, y_probe, default), k)
+    t_plain = median_time(lambda: probe(model, x_probe, y_probe, default, jacobians=False), k)
     x_eval, y_eval = source.fixed("test", min(default.n_test, len(source.x)))
     scale = (default.n_test + default.n_valid) / len(x_eval)
     t_eval = scale * median_time(lambda: error_count(model, x_eval, y_eval), repeats)
-    points = len(probe_schedule(default))
-    t_train = default.updates / loops["train"]
+    points, with_jac = len(probe_schedule(default)), len(jacobian_points(default))
+    t_probes = with_jac * t_jac + (points - with_jac) * t_plain
+    t_train = default.updates / default_speed
+    total = t_train + t_probes + points * t_eval
     row(
         f"one probe ({default.n_probe} examples, {default.jacobian_examples} Jacobians)",
-        f"{t_probe * 1e3:,.0f} ms",
+        f"{t_jac * 1e3:,.0f} ms",
     )
+    row("one probe without Jacobians", f"{t_plain * 1e3:,.0f} ms")
     row(f"test + valid error ({default.n_test:,} + {default.n_valid:,})", f"{t_eval * 1e3:,.0f} ms")
-    share = points * t_probe / (t_train + points * (t_probe + t_eval))
-    row(f"probe share, default profile ({points} points)", f"{100 * share:.2f} %", "<= 5 %")
-    evals_share = points * t_eval / (t_train + points * (t_probe + t_eval))
-    row("test/valid evaluation share, same schedule", f"{100 * evals_share:.2f} %")
     row(
-        f"default run ({default.updates:,} updates), estimated",
-        f"{(t_train + points * (t_probe + t_eval)) / 60:,.1f} min",
+        f"probe share, default profile ({points} points, {with_jac} with Jacobians)",
+        f"{100 * t_probes / total:.2f} %",
+        "<= 5 %",
     )
+    row("test/valid evaluation share, same schedule", f"{100 * points * t_eval / total:.2f} %")
+    row(f"default run ({default.updates:,} updates), estimated", f"{total / 60:,.1f} min")
 
     # (d) CUDA
     if torch.cuda.is_available():
