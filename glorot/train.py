@@ -373,7 +373,7 @@ class _Clock:
         self.device = device
         self.train_before, self.measure_s = train_s, measure_s
         self.start = time.perf_counter()
-        self.other_s = 0.0  # measuring and checkpointing in this session
+        self.other_s = 0.0  # measuring and checkpointing since this process (re)started the run
 
     def _now(self) -> float:
         if self.device.type == "cuda":
