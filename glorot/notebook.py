@@ -55,7 +55,7 @@ def caption(runs, profile: Profile | str, chapter: str | None = None) -> str:
     return f"Runs: {labels}. Scale: {name} ({scale}). Re-make: `{command}`."
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
     """Text that fits in one cell of a Markdown table."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -66,7 +66,7 @@ def claims_table(results: Sequence[ClaimResult]) -> Markdown:
         "| claim | the paper says | measured | verdict |",
         "|---|---|---|---|",
         *(
-            f"| {r.id} | {_cell(r.statement)} | {_cell(r.measured)} | {_cell(r.verdict)} |"
+            f"| {r.id} | {table_cell(r.statement)} | {table_cell(r.measured)} | {table_cell(r.verdict)} |"
             for r in results
         ),
     ]

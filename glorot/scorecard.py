@@ -18,6 +18,7 @@ from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, Verdict, statement_of
 from glorot.config import Profile
+from glorot.notebook import table_cell
 
 TOPICS = ("shapeset", "saturation", "gradients", "errors")  # modules of glorot.claims, in order
 CLAIM_IDS = tuple(f"C{i}" for i in range(1, 17))
@@ -138,18 +139,14 @@ def link(claim_id: str) -> str:
     return f"{{doc}}`{text} <{doc}>`"
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(card: Sequence[Row]) -> Markdown:
     """The scorecard as a MyST Markdown table (links are ``{doc}`` roles to the chapters)."""
     lines = [
         "| claim | the paper says | measured | verdict | scale | evidence |",
         "|---|---|---|---|---|---|",
         *(
-            f"| {r.id} | {_cell(statement(r))} | {_cell(r.measured)} | {_cell(r.verdict)} "
-            f"| {_cell(r.scale)} | {link(r.id)} |"
+            f"| {r.id} | {table_cell(statement(r))} | {table_cell(r.measured)} | {table_cell(r.verdict)} "
+            f"| {table_cell(r.scale)} | {link(r.id)} |"
             for r in card
         ),
     ]
