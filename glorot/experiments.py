@@ -101,7 +101,7 @@ def select_lrs(
     for m, model in enumerate(models):
         own = runs[m * len(grid) : (m + 1) * len(grid)]
         scores = [_score(r) for r in own]
-        best = min(range(len(own)), key=lambda i: (scores[i], grid[i]))
+        best = min(range(len(own)), key=lambda i: (scores[i], -grid[i]))
         selections[model] = Selection(
             lr=grid[best],
             valid_error={lr: r.final["validation_error"] for lr, r in zip(grid, own, strict=True)},
@@ -120,7 +120,11 @@ def select_lr(
 ) -> Selection:
     """Choose the learning rate of one model by validation error over ``profile.lr_grid`` (§2.3).
 
-    Ties go to the smaller rate; a diverged candidate is never chosen unless all diverged.
+    Ties go to the larger rate. A tie means that no candidate has learned anything the validation
+    set can see yet (sigmoid networks after a short selection run all answer the most frequent
+    class): the larger rate is then the one that has moved the network furthest in the budget,
+    which is what the paper's 5M-update selection would have rewarded. A diverged candidate is
+    never chosen unless all diverged.
     """
     model = (activation, init)
     return select_lrs(profile, (model,), depth, progress, **overrides)[model]

@@ -54,6 +54,11 @@ def test_selection_never_prefers_a_diverged_run(monkeypatch):
     assert experiments.select_lr(P, "tanh", "standard").lr == P.lr_grid[0]
 
 
+def test_ties_go_to_the_larger_rate(monkeypatch):
+    monkeypatch.setattr(experiments, "run_many", lambda cfgs, **_: [fake_run(c, 0.8) for c in cfgs])
+    assert experiments.select_lr(P, "sigmoid", "standard").lr == max(P.lr_grid)
+
+
 def test_main_run_length_does_not_leak_into_selection(sweeps):
     cfg = experiments.main_config(P, "sigmoid", "standard", depth=4, updates=123)
     assert cfg.updates == 123 and cfg.lr == BEST_LR and cfg.depth == 4
