@@ -59,6 +59,15 @@ def test_c13_fails_when_any_part_of_the_ordering_breaks(change):
 
 def test_c13_in_a_short_run_passes_when_it_holds_and_is_not_reached_otherwise():
     assert E.check_c13(PAPER, SHORT).verdict is Verdict.PASS
+    assert E.check_c13(PAPER, SHORT, n_test=10_000).verdict is Verdict.PASS
+
+
+def test_c13_needs_a_significant_lead_of_the_softsigns_over_tanh():
+    close = shifted(PAPER, Tanh=17.5)  # every condition holds in the means
+    assert E.check_c13(close, LONG).verdict is Verdict.PASS
+    assert E.check_c13(close, SHORT, n_test=2_000).verdict is Verdict.NOT_REACHED
+    r = E.check_c13(close, LONG, n_test=2_000)
+    assert r.verdict is Verdict.FAIL and "p = " in r.measured
     assert E.check_c13(shifted(PAPER, Sigmoid=30.0), SHORT).verdict is Verdict.NOT_REACHED
 
 
