@@ -78,6 +78,23 @@ def _level(ratios: np.ndarray) -> bool:
     return bool(np.all((ratios > LAYER_RATIO) & (ratios < 1 / LAYER_RATIO)))
 
 
+def _shrinks_vs_level(
+    id_: str, quantity: str, rs: np.ndarray, rn: np.ndarray, scale: str
+) -> ClaimResult:
+    """Layer-to-layer ratios ``rs`` (standard init) all below :data:`LAYER_RATIO` and ``rn``
+    (normalized) all within (LAYER_RATIO, 1/LAYER_RATIO): the verdict of C7 and of C8."""
+    ok = bool(np.all(rs < LAYER_RATIO)) and _level(rn)
+    return ClaimResult(
+        id=id_,
+        criterion=f"{quantity} < {LAYER_RATIO:.2f} at every layer (standard) and within "
+        f"({LAYER_RATIO:.2f}, {1 / LAYER_RATIO:.2f}) (normalized)",
+        measured=f"ratios standard {_fmt(rs)}, normalized {_fmt(rn)}",
+        verdict=verdict(ok),
+        scale=scale,
+        figure="05_gradients_at_init",
+    )
+
+
 def check_c7(act_std_standard, act_std_normalized, scale: str = "") -> ClaimResult:
     """C7 (Fig. 6): activations narrow toward higher layers with the standard init and stay similar
     with the normalized init.
@@ -87,16 +104,7 @@ def check_c7(act_std_standard, act_std_normalized, scale: str = "") -> ClaimResu
     normalized init.
     """
     rs, rn = _ratios_up(act_std_standard), _ratios_up(act_std_normalized)
-    ok = bool(np.all(rs < LAYER_RATIO)) and _level(rn)
-    return ClaimResult(
-        id="C7",
-        criterion=f"std(z^(l+1)) / std(z^l) < {LAYER_RATIO:.2f} at every layer (standard) and "
-        f"within ({LAYER_RATIO:.2f}, {1 / LAYER_RATIO:.2f}) (normalized)",
-        measured=f"ratios standard {_fmt(rs)}, normalized {_fmt(rn)}",
-        verdict=verdict(ok),
-        scale=scale,
-        figure="05_gradients_at_init",
-    )
+    return _shrinks_vs_level("C7", "std(z^(l+1)) / std(z^l)", rs, rn, scale)
 
 
 def check_c8(dC_ds_std_standard, dC_ds_std_normalized, scale: str = "") -> ClaimResult:
@@ -109,16 +117,7 @@ def check_c8(dC_ds_std_standard, dC_ds_std_normalized, scale: str = "") -> Claim
     """
     rs = 1 / _ratios_up(dC_ds_std_standard)
     rn = 1 / _ratios_up(dC_ds_std_normalized)
-    ok = bool(np.all(rs < LAYER_RATIO)) and _level(rn)
-    return ClaimResult(
-        id="C8",
-        criterion=f"std(∂C/∂s^l) / std(∂C/∂s^(l+1)) < {LAYER_RATIO:.2f} at every layer (standard) "
-        f"and within ({LAYER_RATIO:.2f}, {1 / LAYER_RATIO:.2f}) (normalized)",
-        measured=f"ratios standard {_fmt(rs)}, normalized {_fmt(rn)}",
-        verdict=verdict(ok),
-        scale=scale,
-        figure="05_gradients_at_init",
-    )
+    return _shrinks_vs_level("C8", "std(∂C/∂s^l) / std(∂C/∂s^(l+1))", rs, rn, scale)
 
 
 def layer_spread(std) -> np.ndarray:
