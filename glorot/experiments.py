@@ -96,7 +96,7 @@ def select_lrs(
         for activation, init in models
         for lr in grid
     ]
-    runs = run_many(cfgs, workers=workers(), progress=progress)
+    runs = run_many(cfgs, workers=workers(), progress=progress, profile=profile.name)
     selections = {}
     for m, model in enumerate(models):
         own = runs[m * len(grid) : (m + 1) * len(grid)]
@@ -173,20 +173,20 @@ def table1_runs(
         for act, init in TABLE1
         for seed in seeds
     ]
-    runs = iter(run_many(cfgs, workers=workers(), progress=progress))
+    runs = iter(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name))
     return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
 
 
-# Updates of each run on a finite data set (Fig. 12, Table 1), per profile. The paper does not say
-# how long it trained on MNIST and CIFAR-10; "paper" gives 100 epochs of MNIST's 50,000 training
-# examples at batch 10, smoke a few batches. A profile not listed trains as long as a selection run.
 FINITE_LR = ("shapeset", "select")  # where a finite-set run's learning rate comes from
 
 
 def finite_config(
     profile: Profile, dataset: str, activation: str, init: str, lr: float, seed: int = 0
 ) -> RunConfig:
-    """A Table 1 model (5 hidden layers) trained on a finite data set, measured ten times."""
+    """A Table 1 model (5 hidden layers) trained on a finite data set, measured ten times.
+
+    Its length is ``profile.finite_updates``: the paper does not say how long it trained on MNIST
+    and CIFAR-10; the paper profile gives 100 epochs of MNIST's 50,000 examples at batch 10."""
     updates = profile.finite_updates
     return profile.config(
         dataset=dataset,
@@ -223,7 +223,7 @@ def finite_runs(
         for act, init in TABLE1
         for seed in seeds
     ]
-    runs = iter(run_many(cfgs, workers=workers(), progress=progress))
+    runs = iter(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name))
     return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
 
 
@@ -235,8 +235,8 @@ BOOK_MODELS = tuple((act, init, 5) for act, init in TABLE1) + (("sigmoid", "stan
 def prepare(profile: Profile, progress: bool = False) -> list[Run]:
     """Compute every run the book asks for at ``profile``, before its chapters execute.
 
-    Chapters ask for their runs one at a time; here they are handed to :func:`run_many` in three
-    sweeps (learning-rate selections, main runs, finite data sets present on disk), so a process
+    Chapters ask for their runs one at a time; here they are handed to :func:`run_many` in sweeps
+    (learning-rate selections, main runs, then each finite data set present on disk), so a process
     pool keeps every core busy. The chapters then find each run in the store.
     """
     from glorot.datasets import DATASETS, DataMissing, locate
@@ -246,23 +246,17 @@ def prepare(profile: Profile, progress: bool = False) -> list[Run]:
         for act, init, depth in BOOK_MODELS
         for lr in profile.lr_grid
     ]
-    runs = run_many(selections, workers=workers(), progress=progress)
+    runs = run_many(selections, workers=workers(), progress=progress, profile=profile.name)
     mains = [
         main_config(profile, act, init, depth, seed)
         for act, init, depth in BOOK_MODELS
         for seed in profile.seeds
     ]
-    runs += run_many(mains, workers=workers(), progress=progress)
-    lrs = {(c.activation, c.init): c.lr for c in mains if c.depth == 5}
-    finite = []
+    runs += run_many(mains, workers=workers(), progress=progress, profile=profile.name)
     for name in DATASETS:
         try:
             locate(name)
         except DataMissing:
             continue
-        finite += [
-            finite_config(profile, name, act, init, lrs[(act, init)], seed)
-            for act, init in TABLE1
-            for seed in profile.seeds
-        ]
-    return runs + run_many(finite, workers=workers(), progress=progress)
+        runs += [r for rs in finite_runs(profile, name, progress=progress).values() for r in rs]
+    return runs

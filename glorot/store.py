@@ -180,10 +180,7 @@ def load_or_run(
     return run
 
 
-def _worker_init(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
+def _worker_init() -> None:
     os.environ["GLOROT_QUIET"] = "1"  # one progress bar (the parent's), not one per worker
 
 
@@ -198,9 +195,9 @@ def run_many(
     """The runs of ``cfgs``, in order: stored ones are loaded, missing ones trained and stored.
 
     Runs are independent and content-addressed, so a sweep is a list of configs handed to an
-    executor. Locally, ``workers > 1`` uses a process pool of that size (spawned processes, each
-    with ``cpu_count // workers`` torch threads). Any :class:`concurrent.futures.Executor` can be
-    passed instead, which is how the same list goes to a cluster::
+    executor. Locally, ``workers > 1`` uses a process pool of that size (spawned processes; each
+    run trains on ``GLOROT_THREADS`` threads, see :func:`glorot.train.train`). Any
+    :class:`concurrent.futures.Executor` can be passed instead, which is how the same list goes to a cluster::
 
         from dask.distributed import Client          # Dask
         runs = run_many(cfgs, executor=Client("scheduler:8786").get_executor())
@@ -252,13 +249,11 @@ def _compute(
             return runs
         own = executor is None
         if own:
-            threads = max(1, (os.cpu_count() or 1) // workers)
             executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=workers,
                 # spawn, not fork: a forked child inherits the parent's OpenMP pool and can hang
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
-                initargs=(threads,),
             )
         try:
             futures = {executor.submit(load_or_run, cfg, profile=profile): cfg for cfg in cfgs}

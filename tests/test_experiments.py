@@ -29,7 +29,7 @@ def sweeps(monkeypatch):
     """Record every sweep handed to run_many, answering with fake records."""
     calls = []
 
-    def run_many(cfgs, workers=1, progress=False):
+    def run_many(cfgs, workers=1, progress=False, profile=None):
         calls.append(list(cfgs))
         return [fake_run(c) for c in cfgs]
 
@@ -72,7 +72,8 @@ def test_prepare_sweeps_selections_then_mains_then_present_finite_sets(sweeps, m
 
     monkeypatch.setattr(datasets, "locate", locate)
     experiments.prepare(P)
-    selections, mains, finite = sweeps[0], sweeps[-2], sweeps[-1]
+    selections, finite = sweeps[0], sweeps[-1]
+    (mains,) = [s for s in sweeps if s[0].updates == P.updates]
     models = experiments.BOOK_MODELS
     assert len(selections) == len(models) * len(P.lr_grid)
     assert {(c.activation, c.init, c.depth) for c in mains} == set(models)
