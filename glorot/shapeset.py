@@ -6,48 +6,52 @@ The generator follows the authors' public one (``Polygongen``, Shapeset-3x2 sett
    ellipse}, independently, so the 9 classes are *not* balanced (1/6, 1/9, 1/18; ``CLASS_PROBS``);
 2. an object is a regular polygon (3, 4 or 20 vertices, the 20-gon standing for the ellipse) in a
    circle of radius 0.5, pre-rotated by a few steps, scaled by two factors U(0.2, 0.8)·32 px
-   (larger first), rotated back so that its base stays flat, then rotated by k·2π/255;
+   (larger first), rotated back so that its base stays flat, then rotated by k·2π/255
+   (``glorot.polygons``);
 3. its centre is uniform over the positions that keep every vertex inside [1, 31], i.e. a margin of
    one pixel;
 4. grey levels: light objects (140–255) on a dark background (0–114), or the reverse, each with
    probability 1/2; the background level is drawn once per image, each object has its own;
-5. a second object covering more than half of the first is redrawn (new scales and position); after
-   50 rejections the image keeps one object and its label says so;
-6. filled polygons without anti-aliasing, the second drawn over the first.
+5. a second object that overlaps the first too much, by the original's estimate (``glorot.overlap``;
+   ``sample(..., overlap="exact")`` judges on the pixels instead), is redrawn (new scales and
+   position); after 50 rejections the image keeps one object and its label says so;
+6. polygons filled as pygame 1.8.1's ``draw.polygon`` did (``glorot.raster``), without
+   anti-aliasing, the second drawn over the first.
 
-Rasterisation: a pixel is inside when its centre is (edges included). The polygons are convex, so on
-each pixel row the inside is one span, bounded by the edges' half-planes; spans are computed for the
-whole batch at once and only the vertex count (3, 4, 20) is looped over.
-
-Overlap: the paper's rule is stated on areas ("may not overlap the first by more than 50% of its
-area"), so the generator measures it exactly on the pixels: the fraction of the first object's
-pixels covered by the second (``overlap_exact``). The original code used a cheap estimate instead
-(``overlap_estimate``, kept to measure how often the two disagree: ``overlap_disagreement``);
-``sample(..., overlap="estimate")`` generates with it.
+Images are [row y, column x]; the original's arrays were [x, y], a transpose.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from glorot import raster
+from glorot.overlap import DEFAULT_OVERLAP as DEFAULT_OVERLAP
+from glorot.overlap import OVERLAP_RULES as OVERLAP_RULES
+from glorot.overlap import Objects as Objects
+from glorot.overlap import overlap_estimate as overlap_estimate
+from glorot.overlap import overlap_exact as overlap_exact
+from glorot.polygons import MAX_VERTICES as MAX_VERTICES
+from glorot.polygons import N_VERTICES as N_VERTICES
+from glorot.polygons import ROTATION_RESOLUTION as ROTATION_RESOLUTION
+from glorot.polygons import polygon_area as polygon_area
+from glorot.polygons import polygon_outline as polygon_outline
+from glorot.polygons import polygon_vertices as polygon_vertices
+
 # Bump when a change of code changes the images, labels or factors drawn from a given seed.
-VERSION = "shapeset-1"
+VERSION = "shapeset-2"
 
 IMAGE_SIZE = 32
 MARGIN = 1.0  # pixels kept free on every side of every object
 SHAPE_NAMES = ("triangle", "parallelogram", "ellipse")
-N_VERTICES = (3, 4, 20)  # the ellipse is a 20-gon, as in the original generator
-MAX_VERTICES = max(N_VERTICES)
 SCALE_RANGE = (0.2, 0.8)  # times IMAGE_SIZE: the two scaling factors in pixels
-ROTATION_RESOLUTION = 255  # rotations are multiples of 2π/255
 DARK_LEVELS = (0, 114)  # int(0.45·255): inclusive range of dark grey levels
 LIGHT_LEVELS = (140, 255)  # int(0.55·255)
-MAX_OVERLAP = 0.5  # a second object may cover at most half of the first
+MAX_OVERLAP = 0.5  # a second object may cover at most half of the first (by the rule in force)
 MAX_REJECTIONS = 50  # after this many rejected candidates the image keeps one object
 SCHEME_NAMES = ("light objects on dark background", "dark objects on light background")
 
@@ -138,182 +142,23 @@ def chi_square(counts, probs) -> tuple[float, int, float]:
     return stat, dof, float(p)
 
 
-# ----------------------------------------------------------------------------- geometry
-
-
-def _regular_polygon(k: int) -> np.ndarray:
-    """k points on the circle of radius 0.5, with one edge horizontal (the original's n_sided)."""
-    t = np.arange(k) / k + 1 / (2 * k) + 1 / 4
-    points = 0.5 * np.stack([np.cos(2 * np.pi * t), np.sin(2 * np.pi * t)], axis=-1)
-    # Repeat the last vertex up to MAX_VERTICES: the zero-length edges it adds change nothing.
-    return np.concatenate([points, np.repeat(points[-1:], MAX_VERTICES - k, axis=0)])
-
-
-_BASE_POLYGONS = np.stack([_regular_polygon(k) for k in N_VERTICES])  # (3, MAX_VERTICES, 2)
-
-
-def _rotate(points: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Rotate (m, K, 2) points counter-clockwise by theta (m,) radians."""
-    c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
-    x, y = points[..., 0], points[..., 1]
-    return np.stack([x * c - y * s, x * s + y * c], axis=-1)
-
-
-def polygon_outline(
-    shapes: np.ndarray, scales: np.ndarray, pre_rotation: np.ndarray, rotation: np.ndarray
-) -> np.ndarray:
-    """Vertices (m, MAX_VERTICES, 2) in pixels, relative to the object's centre.
-
-    Regular polygon → pre-rotation θ1 → scaling by (s0, s1) → rotation by −atan(s1/s0·tan θ1), which
-    brings the base edge back to horizontal → final rotation θ3 (the original's r1, s, r2, r3).
-    ``pre_rotation`` and ``rotation`` count steps of 2π/255.
-    """
-    step = 2 * np.pi / ROTATION_RESOLUTION
-    theta1 = pre_rotation * step
-    points = _rotate(_BASE_POLYGONS[shapes], theta1) * scales[:, None, :]
-    theta2 = -np.arctan(scales[:, 1] / scales[:, 0] * np.tan(theta1))
-    return _rotate(points, theta2 + rotation * step)
-
-
-def polygon_vertices(
-    shapes: np.ndarray,
-    scales: np.ndarray,
-    pre_rotation: np.ndarray,
-    rotation: np.ndarray,
-    positions: np.ndarray,
-) -> np.ndarray:
-    """Vertices (m, MAX_VERTICES, 2) as (x, y) pixel coordinates; pixel (row r, col c) spans
-    [c, c+1) × [r, r+1). Triangles and parallelograms repeat their last vertex."""
-    return polygon_outline(shapes, scales, pre_rotation, rotation) + positions[:, None, :]
-
-
-def polygon_area(vertices: np.ndarray) -> np.ndarray:
-    """Analytic area (m,) of polygons (m, K, 2) by the shoelace formula."""
-    x, y = vertices[..., 0], vertices[..., 1]
-    return 0.5 * np.abs((x * np.roll(y, -1, axis=-1) - np.roll(x, -1, axis=-1) * y).sum(-1))
-
-
-_CENTRES = np.arange(IMAGE_SIZE) + 0.5  # pixel centres along either axis
-_CENTRES32 = _CENTRES.astype(np.float32)
-_COLUMNS = np.arange(IMAGE_SIZE)
-
-
-def _convex_spans(vertices: np.ndarray) -> np.ndarray:
-    """Per-row spans (m, 32, 2) int8, first and last inside column (empty when first > last), of
-    counter-clockwise convex polygons (m, K, 2); a pixel is inside when its centre is.
-
-    Inside means ex·(y − py) − ey·(x − px) >= 0 for every edge (p, e): on row y an edge with ey < 0
-    bounds x from below by x(y) = px + ex/ey·(y − py), one with ey > 0 from above, and the
-    horizontal edges only say ymin <= y <= ymax. Our shapes are affine images of regular polygons,
-    whose edges come in antiparallel pairs (triangles aside: 2 of 3 at most), so at most
-    ceil(K/2) edges bound each side: only those are evaluated on the 32 rows.
-    """
-    e = np.roll(vertices, -1, axis=1) - vertices  # (m, K, 2)
-    ey = e[..., 1]
-    slope = np.divide(e[..., 0], ey, out=np.zeros_like(ey), where=ey != 0)
-    offset = vertices[..., 0] - slope * vertices[..., 1]  # x(y) = offset + slope·y
-    half = (vertices.shape[1] + 1) // 2
-    order = np.argsort(ey, axis=1)  # most negative (lower bounds) first
-
-    def bound(idx, side, fill, reduce):
-        # float32 halves the memory traffic of the one large array, (m, K/2, 32).
-        keep = np.take_along_axis(side, idx, 1)[..., None]
-        a = np.where(keep, np.take_along_axis(offset, idx, 1)[..., None], fill).astype(np.float32)
-        b = np.where(keep, np.take_along_axis(slope, idx, 1)[..., None], 0.0).astype(np.float32)
-        return reduce(a + b * _CENTRES32, axis=1)  # (m, 32)
-
-    lo = bound(order[:, :half], ey < 0, -np.inf, np.max)
-    hi = bound(order[:, -half:], ey > 0, np.inf, np.min)
-    y = vertices[..., 1]
-    rows = (_CENTRES >= y.min(1, keepdims=True)) & (_CENTRES <= y.max(1, keepdims=True))
-    # Column c is inside when lo <= c + 0.5 <= hi.
-    first = np.clip(np.ceil(lo - 0.5), 0, IMAGE_SIZE)
-    last = np.where(rows, np.clip(np.floor(hi - 0.5), -1, IMAGE_SIZE - 1), -1)
-    return np.stack([first, last], axis=-1).astype(np.int8)
+# ----------------------------------------------------------------------------- pixels
 
 
 def _spans(vertices: np.ndarray, shapes: np.ndarray) -> np.ndarray:
-    """Row spans (m, 32, 2) of objects of any shapes; only the vertex count (3, 4, 20) is looped."""
+    """Row spans (m, 32, 2) of objects of any shapes, filled as pygame 1.8.1 did (``raster``); the
+    vertex count (3, 4, 20) is looped over so that no padded vertex is scanned."""
     spans = np.empty((len(shapes), IMAGE_SIZE, 2), dtype=np.int8)
     for shape_id, k in enumerate(N_VERTICES):
         idx = np.flatnonzero(shapes == shape_id)
         if idx.size:
-            spans[idx] = _convex_spans(vertices[idx, :k])
+            spans[idx] = raster.fill_spans(vertices[idx, :k])
     return spans
 
 
-# _ROW_MASKS[33·first + last + 1]: the mask of one row whose span is first..last.
-_ROW_MASKS = (
-    (_COLUMNS >= np.arange(IMAGE_SIZE + 1)[:, None, None])
-    & (_COLUMNS <= np.arange(-1, IMAGE_SIZE)[None, :, None])
-).reshape((IMAGE_SIZE + 1) ** 2, IMAGE_SIZE)
-
-
-def _span_masks(spans: np.ndarray) -> np.ndarray:
-    """Masks (m, 32, 32) bool from row spans (m, 32, 2), by a table look-up (fast)."""
-    idx = spans[..., 0].astype(np.intp) * (IMAGE_SIZE + 1) + spans[..., 1] + 1
-    return np.take(_ROW_MASKS, idx, axis=0)
-
-
-def _span_area(spans: np.ndarray) -> np.ndarray:
-    """Pixels inside (m,) from row spans."""
-    return np.maximum(spans[..., 1].astype(np.int64) - spans[..., 0] + 1, 0).sum(-1)
-
-
 def rasterize(vertices: np.ndarray, shapes: np.ndarray) -> np.ndarray:
-    """Masks (m, 32, 32) bool of the objects (no anti-aliasing); rows are y, columns x."""
-    return _span_masks(_spans(vertices, shapes))
-
-
-# ----------------------------------------------------------------------------- overlap
-
-
-@dataclass(frozen=True)
-class Objects:
-    """Objects of a batch, one per row: what the overlap rules need."""
-
-    shapes: np.ndarray  # (m,) shape ids
-    scales: np.ndarray  # (m, 2) pixels, larger first
-    positions: np.ndarray  # (m, 2) centre (x, y)
-    vertices: np.ndarray  # (m, MAX_VERTICES, 2)
-    spans: np.ndarray  # (m, 32, 2) first and last inside column of each row
-
-
-def overlap_exact(first: Objects, second: Objects) -> np.ndarray:
-    """Fraction of the first objects' pixels covered by the second ones (m,)."""
-    both = np.stack(
-        [
-            np.maximum(first.spans[..., 0], second.spans[..., 0]),
-            np.minimum(first.spans[..., 1], second.spans[..., 1]),
-        ],
-        axis=-1,
-    )
-    return _span_area(both) / np.maximum(_span_area(first.spans), 1)
-
-
-def overlap_estimate(first: Objects, second: Objects) -> np.ndarray:
-    """The original generator's estimate of the same fraction (m,), from vertices and centres only.
-
-    With d the distance between the centres and P the sum of the two objects' extents towards each
-    other (largest projections of their vertices on the line of centres), the objects may touch when
-    P >= d; the estimate is then area(second)/area(first) · (1 − 2^(−(P − d)/d)), else 0. The
-    original divides by zero when the centres coincide; the limit d → 0 (factor 1) is used instead.
-    """
-    direction = second.positions - first.positions  # (m, 2)
-    d = np.linalg.norm(direction, axis=1)
-    unit = direction / np.where(d > 0, d, 1.0)[:, None]
-    reach1 = np.einsum("mkj,mj->mk", first.vertices - first.positions[:, None], unit).max(1)
-    reach2 = np.einsum("mkj,mj->mk", second.vertices - second.positions[:, None], -unit).max(1)
-    excess = reach1 + reach2 - d
-    factor = np.where(d > 0, 1.0 - np.exp2(-excess / np.where(d > 0, d, 1.0)), 1.0)
-    ratio = polygon_area(second.vertices) / polygon_area(first.vertices)
-    return np.where(excess >= 0, ratio * factor, 0.0)
-
-
-OVERLAP_RULES: dict[str, Callable[[Objects, Objects], np.ndarray]] = {
-    "exact": overlap_exact,
-    "estimate": overlap_estimate,
-}
+    """Masks (m, 32, 32) bool of the objects, [row y, column x], as pygame 1.8.1 filled them."""
+    return raster.span_masks(_spans(vertices, shapes))
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -400,7 +245,9 @@ def _check_args(n, pixel_range: str, overlap: str) -> int:
     return int(n)
 
 
-def sample(n: int, rng, pixel_range: str = "01", *, overlap: str = "exact") -> ShapesetBatch:
+def sample(
+    n: int, rng, pixel_range: str = "01", *, overlap: str = DEFAULT_OVERLAP
+) -> ShapesetBatch:
     """Draw n Shapeset-3x2 images (paper §2.1, the original generator's settings: module docstring).
 
     ``rng`` is a ``np.random.Generator`` (an int seed is accepted too); it is the only source of
@@ -429,8 +276,7 @@ def sample(n: int, rng, pixel_range: str = "01", *, overlap: str = "exact") -> S
     first = _draw_objects(rng, shapes[:, 0], pre_rotation[:, 0], rotation[:, 0])
     scales = np.full((n, 2, 2), np.nan)
     positions = np.full((n, 2, 2), np.nan)
-    spans2 = np.zeros_like(first.spans)
-    spans2[..., 0] = IMAGE_SIZE  # empty rows until a second object is accepted
+    spans2 = raster.empty_spans(n)  # until a second object is accepted
     overlap_frac = np.full(n, np.nan)
     rejections = np.zeros(n, dtype=np.int64)
     scales[:, 0], positions[:, 0] = first.scales, first.positions
@@ -468,8 +314,8 @@ def sample(n: int, rng, pixel_range: str = "01", *, overlap: str = "exact") -> S
     value = PIXEL_RANGES[pixel_range]
     images = np.empty((n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     images[:] = value[background][:, None, None]
-    np.copyto(images, value[levels[:, :1, None]], where=_span_masks(first.spans))
-    np.copyto(images, value[levels[:, 1:, None]], where=_span_masks(spans2))  # over the first
+    np.copyto(images, value[levels[:, :1, None]], where=raster.span_masks(first.spans))
+    np.copyto(images, value[levels[:, 1:, None]], where=raster.span_masks(spans2))  # over the first
 
     factors = {
         "n_objects": n_objects.astype(np.int64),

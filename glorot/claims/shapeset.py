@@ -1,9 +1,10 @@
-"""Checks S1-S4 of chapter 01: Shapeset-3x2 as generated against the laws it is meant to follow
+"""Checks S1-S5 of chapter 01: Shapeset-3x2 as generated against the laws it is meant to follow
 (paper §2.1, the original generator's settings in reference §5).
 
 :func:`measure` draws the first n images of a seed's training stream (the very images a run with
 that seed trains on) in chunks and keeps what the chapter shows: labels, factors, each object's
-distance to the border and overlap re-measured on its pixels, pixel sums and grey-level counts.
+distance to the border and overlap re-measured from its factors, each image's foreground and outline
+pixels, pixel sums and grey-level counts.
 The checks are pure functions of those arrays; :func:`evaluate` does it all for a profile.
 """
 
@@ -25,12 +26,17 @@ STATEMENTS: dict[str, str] = {
     "S2": "Always answering the most frequent class errs 5/6 = 83.3% of the time, so the "
     "sigmoid's 82.61% on Shapeset (Table 1) is chance level.",
     "S3": "Every object lies inside the image, with a margin of one pixel.",
-    "S4": "The second object does not overlap the first by more than 50% of its area (§2.1).",
+    "S4": "The second object does not overlap the first by more than 50% of its area (§2.1), as "
+    "the original generator judged it (its overlap estimate).",
+    "S5": "The objects are as large as the original generator drew them (pygame 1.8.1's polygon "
+    "fill): per class, the mean foreground area and outline match the original's.",
 }
 
-# Images measured at each profile: the rarest classes (1/18) get about 1,100 each at smoke.
-N_IMAGES: dict[str, int] = {"smoke": 20_000, "default": 200_000, "paper": 1_000_000}
-# Candidate (first, second) object pairs on which the two overlap rules are compared.
+# Images measured at each profile: as many as the original's figures of S5 at least; the rarest
+# classes (1/18) get about 2,200 each at smoke.
+N_IMAGES: dict[str, int] = {"smoke": 40_000, "default": 200_000, "paper": 1_000_000}
+# Candidate (first, second) object pairs, and images drawn with each rule, on which the two overlap
+# rules are compared.
 N_PAIRS: dict[str, int] = {"smoke": 10_000, "default": 100_000, "paper": 500_000}
 EXAMPLES_PER_CLASS = 4  # Fig. 1
 P_MIN = 1e-3  # S1: the law is rejected below this chi-square p-value
@@ -38,6 +44,16 @@ SIGMAS = 3.0  # S2: tolerance in standard errors of the most frequent class's fr
 TOLERANCE = 1e-9  # S3: floating-point slack on the one-pixel margin
 PAPER_SIGMOID_ERROR = 0.8261  # Table 1: sigmoid, 5 hidden layers, Shapeset test error
 PAIRS_ENTROPY = int.from_bytes(b"glorot overlap pairs", "big")  # not a stream of data.py
+RULES_ENTROPY = int.from_bytes(b"glorot overlap rules", "big")  # nor this one
+
+# S5: the original generator's figures (reference §5: its code at the Shapeset-3x2 settings, pygame
+# 1.8.1's fill, REFERENCE_IMAGES images), mean pixels per label 0-8 of the foreground (the pixels
+# unlike the image's most frequent grey level) and of its outline (foreground pixels with a
+# background 4-neighbour).
+REFERENCE_AREA = np.array([97.9, 143.8, 215.5, 198.1, 275.6, 248.6, 169.7, 232.2, 317.4])
+REFERENCE_OUTLINE = np.array([36.9, 41.0, 46.0, 63.3, 64.7, 64.4, 62.8, 63.8, 64.7])
+REFERENCE_IMAGES = 40_000
+SIZE_TOLERANCE = 0.03  # S5: largest relative deviation of a class mean from the reference's
 
 RING = np.ones((shapeset.IMAGE_SIZE,) * 2, dtype=bool)  # the outer rows and columns of pixels
 RING[1:-1, 1:-1] = False
@@ -99,7 +115,12 @@ class Geometry:
     margin: np.ndarray  # (n, 2) px from the nearest vertex to the image's edge; NaN: absent
     border: np.ndarray  # (n, 2) bool: the object has a pixel in the outer ring of the image
     overlap: np.ndarray  # (n,) fraction of the first object's pixels under the second; NaN: one
+    estimate: np.ndarray  # (n,) the original's estimate of that fraction; NaN: one object
     visible: np.ndarray  # (n, 3) pixels showing the background, the first, the second object
+
+    def judged(self, rule: str = shapeset.DEFAULT_OVERLAP) -> np.ndarray:
+        """The overlap (n,) by the rule of that name (``shapeset.OVERLAP_RULES``)."""
+        return {"exact": self.overlap, "estimate": self.estimate}[rule]
 
 
 def render_objects(factors: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +140,22 @@ def render_objects(factors: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarr
     return masks, margin
 
 
-def object_geometry(masks: np.ndarray, margin: np.ndarray) -> Geometry:
-    """Measure the objects of each image on their masks (``render_objects``)."""
+def overlap_estimates(factors: dict[str, np.ndarray]) -> np.ndarray:
+    """The original's overlap estimate (n,) of each image's second object over its first,
+    recomputed from the factors (``shapeset.overlap_estimate``); NaN where there is one object."""
+    two = np.flatnonzero(factors["shapes"][:, 1] >= 0)
+    first, second = (
+        shapeset.make_objects(*(factors[k][two, j] for k in shapeset.OBJECT_FACTORS))
+        for j in (0, 1)
+    )
+    estimate = np.full(len(factors["shapes"]), np.nan)
+    estimate[two] = shapeset.overlap_estimate(first, second)
+    return estimate
+
+
+def object_geometry(masks: np.ndarray, margin: np.ndarray, estimate: np.ndarray) -> Geometry:
+    """Measure the objects of each image on their masks and margins (``render_objects``), with
+    the original's overlap ``estimate`` (``overlap_estimates``)."""
     size = shapeset.IMAGE_SIZE
     area = masks.sum(axis=(2, 3))  # (n, 2)
     covered = (masks[:, 0] & masks[:, 1]).sum(axis=(1, 2))
@@ -129,7 +164,39 @@ def object_geometry(masks: np.ndarray, margin: np.ndarray) -> Geometry:
     visible = np.stack(
         [size * size - area[:, 0] - area[:, 1] + covered, area[:, 0] - covered, area[:, 1]], axis=1
     )
-    return Geometry(margin, (masks & RING).any(axis=(2, 3)), overlap, visible)
+    return Geometry(margin, (masks & RING).any(axis=(2, 3)), overlap, estimate, visible)
+
+
+def foreground(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground and outline pixels (n,) of each image, as the original generator's figures of S5
+    count them: the foreground is the pixels unlike the image's most frequent grey level, the outline
+    the foreground pixels with a background 4-neighbour (pixels off the image are none).
+
+    An image holds at most three levels (background and two objects): its smallest, its largest and
+    the largest below that are all of them, and the most frequent is counted among those.
+    """
+    x = images.reshape(len(images), -1)
+    top = x.max(axis=1)
+    below = np.where(x < top[:, None], x, -np.inf).max(axis=1)
+    levels = np.stack([x.min(axis=1), below, top], axis=1)  # (n, 3)
+    counts = (x[:, None, :] == levels[:, :, None]).sum(axis=2)
+    mode = levels[np.arange(len(x)), counts.argmax(axis=1)]
+    fg = images != mode[:, None, None]
+    bg = ~fg
+    touches = np.zeros_like(fg)
+    touches[:, 1:] |= bg[:, :-1]
+    touches[:, :-1] |= bg[:, 1:]
+    touches[:, :, 1:] |= bg[:, :, :-1]
+    touches[:, :, :-1] |= bg[:, :, 1:]
+    return fg.sum(axis=(1, 2)), (fg & touches).sum(axis=(1, 2))
+
+
+def class_means(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mean (9,) of ``values`` over the images of each label (NaN for a label absent)."""
+    k = len(shapeset.LABEL_NAMES)
+    counts = np.bincount(labels, minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.bincount(labels, weights=values, minlength=k) / counts
 
 
 def level_counts(factors: dict[str, np.ndarray], visible: np.ndarray) -> np.ndarray:
@@ -150,6 +217,8 @@ class ShapesetStats:
     labels: np.ndarray  # (n,)
     factors: dict[str, np.ndarray]  # shapeset.sample's factors, (n, ...) each
     geometry: Geometry
+    area: np.ndarray  # (n,) foreground pixels of each image (``foreground``)
+    outline: np.ndarray  # (n,) outline pixels of each image
     pixel_sum: np.ndarray  # (32, 32) sum of the pixel values over the images
     pixel_sumsq: np.ndarray  # (32, 32) sum of their squares
     levels: np.ndarray  # (256,) pixels at each grey level
@@ -202,7 +271,7 @@ def measure(n: int, seed: int = 0, pixel_range: str = "01") -> ShapesetStats:
     (the images themselves are not kept: 1M of them would take 4 GB)."""
     _check_measure_args(n, seed, pixel_range)
     size = shapeset.IMAGE_SIZE
-    labels, factors, geometries = [], [], []
+    labels, factors, geometries, sizes = [], [], [], []
     pixel_sum = np.zeros((size, size))
     pixel_sumsq = np.zeros((size, size))
     occupancy = np.zeros((size, size), dtype=np.int64)
@@ -220,7 +289,8 @@ def measure(n: int, seed: int = 0, pixel_range: str = "01") -> ShapesetStats:
         labels.append(batch.labels[:take])
         factors.append({key: value[:take] for key, value in batch.factors.items()})
         masks, margin = render_objects(factors[-1])
-        geometries.append(object_geometry(masks, margin))
+        geometries.append(object_geometry(masks, margin, overlap_estimates(factors[-1])))
+        sizes.append(foreground(images))
         occupancy += masks.any(axis=1).sum(axis=0)
         pixel_sum += images.sum(axis=0, dtype=np.float64)
         pixel_sumsq += np.square(images, dtype=np.float64).sum(axis=0)
@@ -235,6 +305,8 @@ def measure(n: int, seed: int = 0, pixel_range: str = "01") -> ShapesetStats:
         labels=np.concatenate(labels),
         factors=factors,
         geometry=geometry,
+        area=np.concatenate([a for a, _ in sizes]),
+        outline=np.concatenate([o for _, o in sizes]),
         pixel_sum=pixel_sum,
         pixel_sumsq=pixel_sumsq,
         levels=level_counts(factors, geometry.visible),
@@ -258,6 +330,60 @@ def rule_table(exact: np.ndarray, estimate: np.ndarray) -> np.ndarray:
     table = np.zeros((2, 2))
     np.add.at(table, (reject_exact.astype(int), reject_estimate.astype(int)), 1.0)
     return table / max(len(reject_exact), 1)
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    """What an overlap rule does to the images drawn with it (``compare_rules``)."""
+
+    rule: str
+    asked: int  # images that drew a second object (two objects, or one after MAX_REJECTIONS)
+    rejections: float  # rejected candidates per such image
+    redrawn: float  # share of them with at least one rejection
+    fallbacks: int  # images left with one object after MAX_REJECTIONS
+    second_area: float  # mean pixels of the accepted second objects
+    first_covered: float  # mean fraction of the first object's pixels under the second
+    above_half: float  # share of two-object images whose second covers over half the first's pixels
+
+
+def rule_stats(rule: str, batches) -> RuleStats:
+    """Summarise images drawn with overlap rule ``rule`` (an iterable of ShapesetBatch)."""
+    rejections, second, covered, n_objects = [], [], [], []
+    for batch in batches:
+        f = batch.factors
+        masks = shapeset.object_masks(f)
+        area = masks.sum(axis=(2, 3))
+        rejections.append(f["rejections"])
+        n_objects.append(f["n_objects"])
+        second.append(area[:, 1])
+        covered.append((masks[:, 0] & masks[:, 1]).sum(axis=(1, 2)) / area[:, 0])
+    rejections, second, covered, n_objects = map(
+        np.concatenate, (rejections, second, covered, n_objects)
+    )
+    asked = (n_objects == 2) | (rejections > 0)
+    two = n_objects == 2
+    return RuleStats(
+        rule=rule,
+        asked=int(asked.sum()),
+        rejections=float(rejections[asked].mean()),
+        redrawn=float((rejections[asked] > 0).mean()),
+        fallbacks=int((rejections >= shapeset.MAX_REJECTIONS).sum()),
+        second_area=float(second[two].mean()),
+        first_covered=float(covered[two].mean()),
+        above_half=float((covered[two] > shapeset.MAX_OVERLAP).mean()),
+    )
+
+
+def compare_rules(n: int, seed: int = 0) -> dict[str, RuleStats]:
+    """Each overlap rule of ``shapeset.OVERLAP_RULES`` on n images drawn with it, in chunks of
+    ``data.CHUNK``, from generators of their own (the same seed for every rule)."""
+    _check_measure_args(n, seed, "01")
+    out = {}
+    for rule in shapeset.OVERLAP_RULES:
+        rng = np.random.default_rng(np.random.SeedSequence(RULES_ENTROPY, spawn_key=(seed,)))
+        sizes = [min(data.CHUNK, n - start) for start in range(0, n, data.CHUNK)]
+        out[rule] = rule_stats(rule, (shapeset.sample(m, rng, overlap=rule) for m in sizes))
+    return out
 
 
 # ----------------------------------------------------------------------------- checks
@@ -319,21 +445,61 @@ def check_margin(margin: np.ndarray, border: np.ndarray, scale: str = "") -> Cla
     )
 
 
-def check_overlap(overlap: np.ndarray, scale: str = "") -> ClaimResult:
-    """S4: the fraction of the first object's pixels covered by the second, over the images that
-    hold two objects (``overlap`` NaN elsewhere), never exceeds ``shapeset.MAX_OVERLAP``."""
-    overlap = np.asarray(overlap)
-    two = overlap[~np.isnan(overlap)]
-    worst = float(two.max())
-    above = int((two > shapeset.MAX_OVERLAP).sum())
+def check_overlap(
+    judged: np.ndarray,
+    pixels: np.ndarray,
+    rule: str = shapeset.DEFAULT_OVERLAP,
+    scale: str = "",
+) -> ClaimResult:
+    """S4: over the images that hold two objects (NaN elsewhere), the overlap ``judged`` by the
+    generator's rule ``rule`` never exceeds ``shapeset.MAX_OVERLAP``. ``pixels``, the fraction of
+    the first object's pixels under the second, says how far the paper's wording on areas holds."""
+    judged, pixels = np.asarray(judged), np.asarray(pixels)
+    two = ~np.isnan(judged)
+    worst = float(judged[two].max())
+    above = int((judged[two] > shapeset.MAX_OVERLAP).sum())
+    on_pixels = pixels[two] > shapeset.MAX_OVERLAP
     return ClaimResult(
         id="S4",
-        criterion=f"pixels of the first object under the second ≤ {shapeset.MAX_OVERLAP:.0%}",
-        measured=f"largest overlap {worst:.3f} over {len(two):,} two-object images; "
-        f"{above} above {shapeset.MAX_OVERLAP:.0%}",
+        criterion=f"overlap by the generator's rule ({rule}) ≤ {shapeset.MAX_OVERLAP:.0%} in "
+        "every two-object image",
+        measured=f"largest {worst:.3f} over {int(two.sum()):,} two-object images; {above} above "
+        f"{shapeset.MAX_OVERLAP:.0%}. On the pixels, {on_pixels.mean():.2%} of them cover more "
+        f"than half of the first object (largest {float(pixels[two].max()):.3f})",
         verdict=verdict(worst <= shapeset.MAX_OVERLAP),
         scale=scale,
         figure="01_shapeset: factors",
+    )
+
+
+def size_deviations(labels: np.ndarray, area: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """Relative deviations (2, 9) of the per-class mean area (row 0) and outline (row 1) from the
+    original generator's (``REFERENCE_AREA``, ``REFERENCE_OUTLINE``)."""
+    means = np.stack([class_means(labels, area), class_means(labels, outline)])
+    return means / np.stack([REFERENCE_AREA, REFERENCE_OUTLINE]) - 1.0
+
+
+def check_object_size(
+    labels: np.ndarray, area: np.ndarray, outline: np.ndarray, scale: str = ""
+) -> ClaimResult:
+    """S5: every class's mean foreground area and outline (``foreground``) within SIZE_TOLERANCE
+    of the original generator's; settled on REFERENCE_IMAGES images or more (the size of the
+    reference sample), not reached on fewer."""
+    labels = np.asarray(labels)
+    dev = size_deviations(labels, np.asarray(area), np.asarray(outline))
+    worst = np.nanmax(np.abs(dev), axis=1)
+    at = np.nanargmax(np.abs(dev), axis=1)
+    names = shapeset.LABEL_NAMES
+    ok = bool(np.isfinite(dev).all() and worst.max() <= SIZE_TOLERANCE)
+    return ClaimResult(
+        id="S5",
+        criterion=f"per-class mean foreground area and outline within ±{SIZE_TOLERANCE:.0%} of "
+        f"the original generator's ({REFERENCE_IMAGES:,} images), on ≥ {REFERENCE_IMAGES:,} images",
+        measured=f"largest deviation: area {dev[0, at[0]]:+.1%} ({names[at[0]]}), outline "
+        f"{dev[1, at[1]]:+.1%} ({names[at[1]]}) over {len(labels):,} images",
+        verdict=verdict(ok, reached=len(labels) >= REFERENCE_IMAGES),
+        scale=scale,
+        figure="01_shapeset: object sizes",
     )
 
 
@@ -346,13 +512,15 @@ def scale_text(profile: Profile | str, stats: ShapesetStats) -> str:
 
 
 def checks(stats: ShapesetStats, profile: Profile | str) -> list[ClaimResult]:
-    """S1-S4 on measured statistics."""
+    """S1-S5 on measured statistics."""
     scale = scale_text(profile, stats)
+    g = stats.geometry
     return [
         check_class_law(stats.counts, scale),
         check_constant_guess(stats.counts, scale),
-        check_margin(stats.geometry.margin, stats.geometry.border, scale),
-        check_overlap(stats.geometry.overlap, scale),
+        check_margin(g.margin, g.border, scale),
+        check_overlap(g.judged(), g.overlap, scale=scale),
+        check_object_size(stats.labels, stats.area, stats.outline, scale),
     ]
 
 
