@@ -479,6 +479,35 @@ def size_deviations(labels: np.ndarray, area: np.ndarray, outline: np.ndarray) -
     return means / np.stack([REFERENCE_AREA, REFERENCE_OUTLINE]) - 1.0
 
 
+def size_errors(labels: np.ndarray, area: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """Two standard errors (2, 9) of the per-class means of area and outline, relative to the
+    reference's figures (the reference's own sampling error is not included)."""
+    k = len(shapeset.LABEL_NAMES)
+    counts = np.bincount(labels, minlength=k)
+    errors = []
+    for values, reference in ((area, REFERENCE_AREA), (outline, REFERENCE_OUTLINE)):
+        mean = class_means(labels, values)
+        mean_sq = class_means(labels, np.asarray(values, dtype=float) ** 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            errors.append(2 * np.sqrt(np.maximum(mean_sq - mean**2, 0) / counts) / reference)
+    return np.stack(errors)
+
+
+def size_text(labels: np.ndarray, area: np.ndarray, outline: np.ndarray) -> str:
+    """Per-class mean foreground area and outline beside the original generator's, as a table."""
+    means = [class_means(labels, area), class_means(labels, outline)]
+    dev = size_deviations(labels, area, outline)
+    width = max(map(len, shapeset.LABEL_NAMES))
+    head = f"{'id':>2}  {'class':<{width}}  {'area':>6} {'orig.':>6} {'dev.':>6}"
+    rows = [head + f"   {'outline':>7} {'orig.':>6} {'dev.':>6}"]
+    for y, name in enumerate(shapeset.LABEL_NAMES):
+        rows.append(
+            f"{y:>2}  {name:<{width}}  {means[0][y]:6.1f} {REFERENCE_AREA[y]:6.1f} "
+            f"{dev[0, y]:+6.1%}   {means[1][y]:7.1f} {REFERENCE_OUTLINE[y]:6.1f} {dev[1, y]:+6.1%}"
+        )
+    return "\n".join(rows)
+
+
 def check_object_size(
     labels: np.ndarray, area: np.ndarray, outline: np.ndarray, scale: str = ""
 ) -> ClaimResult:

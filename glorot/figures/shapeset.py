@@ -1,7 +1,9 @@
 """Figures of chapter 01: Shapeset-3x2's examples (Fig. 1), class law, factors and pixel statistics.
 
 Pure functions: arrays in, a Figure out. Grey images are drawn with black as the lowest level of
-their pixel range and white as the highest, one image pixel per square, no smoothing.
+their pixel range and white as the highest, one image pixel per square, no smoothing. The book's
+pages are about 800 px wide and figures are drawn at 100 dpi: at most WIDTH inches wide, so that
+they are shown at their own size and no text is below 7 pt (about 10 px).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from glorot import shapeset
 from glorot.figures import LAYER_COLORS
 
 GAP = 2  # pixels between the tiles of a mosaic
+WIDTH = 7.8  # inches: the widest figure shown at its own size on the book's page
+SMALL = 8  # pt: legends and notes inside the axes
 _GREY = plt.get_cmap("gray").with_extremes(bad="white")  # NaN: the gaps between tiles
 
 
@@ -111,12 +115,15 @@ def _densities_of_sorted_uniforms(lo: float, hi: float, x: np.ndarray):
     return 2 * (x - lo) / (hi - lo) ** 2, 2 * (hi - x) / (hi - lo) ** 2
 
 
-def factor_distributions(factors: dict[str, np.ndarray], overlap: np.ndarray) -> Figure:
-    """Distributions of the generating factors of n images (``shapeset.sample``'s factors):
-    scales against the law of two sorted uniforms, final rotations, grey levels by role and
-    scheme, the overlap of the second object over the first (``overlap``, measured on pixels),
-    rejected second objects per image, and the centres of the first objects."""
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+def factor_distributions(
+    factors: dict[str, np.ndarray], overlap: np.ndarray, estimate: np.ndarray | None = None
+) -> Figure:
+    """Distributions of the generating factors of n images (``shapeset.sample``'s factors), two
+    panels a row: scales against the law of two sorted uniforms, final rotations, grey levels by
+    role and scheme, the overlap of the second object over the first (``overlap``, measured on
+    pixels, and the original's ``estimate`` of it if given; NaN for one object), rejected second
+    objects per image, and the centres of the first objects."""
+    fig, axes = plt.subplots(3, 2, figsize=(WIDTH, 10.5))
     present = factors["shapes"] >= 0
     c0, c1, c2 = LAYER_COLORS[:3]
 
@@ -131,7 +138,7 @@ def factor_distributions(factors: dict[str, np.ndarray], overlap: np.ndarray) ->
     ax.plot(x, big, color="black", lw=1, label="law of the max / min\nof two uniforms")
     ax.plot(x, small, color="black", lw=1)
     ax.set(xlabel="scaling factor (px)", ylabel="density", title="scales")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALL)
 
     ax = axes[0, 1]
     steps = shapeset.ROTATION_RESOLUTION - 1  # the original draws randint(0, 254): 0..253
@@ -141,9 +148,9 @@ def factor_distributions(factors: dict[str, np.ndarray], overlap: np.ndarray) ->
     ax.axhline(1 / steps, color="black", lw=1, label=f"uniform over {steps} steps")
     ax.set(xlabel="final rotation (degrees)", ylabel="fraction of objects per step")
     ax.set(title="rotations", ylim=(0, 1.6 / steps))
-    ax.legend(fontsize=7, loc="lower center")
+    ax.legend(fontsize=SMALL, loc="lower center")
 
-    ax = axes[0, 2]
+    ax = axes[1, 0]
     # Bins of 5 dark levels (0..114) and of 4 light ones (140..255): whole levels in each.
     dark, light = shapeset.DARK_LEVELS, shapeset.LIGHT_LEVELS
     edges = (
@@ -152,7 +159,6 @@ def factor_distributions(factors: dict[str, np.ndarray], overlap: np.ndarray) ->
     )
     for scheme, style in zip((0, 1), ("-", "--"), strict=True):
         here = factors["scheme"] == scheme
-        name = "light on dark" if scheme == 0 else "dark on light"
         roles = (
             ("background", factors["background"][here], c0),
             ("objects", factors["levels"][here][present[here]], c1),
@@ -165,47 +171,55 @@ def factor_distributions(factors: dict[str, np.ndarray], overlap: np.ndarray) ->
                 ls=style,
                 color=color,
                 lw=1.5,
-                label=f"{role}, {name}",
+                label=role if scheme == 0 else None,
             )
+    for style, name in (("-", "light objects"), ("--", "dark objects")):
+        ax.plot([], [], color="black", ls=style, lw=1.5, label=name)
     ax.axvspan(dark[1] + 0.5, light[0] - 0.5, color="0.9")
-    ax.set(xlabel="grey level (0-255)", ylabel="fraction per level", title="grey levels")
-    ax.set_ylim(0, 1.9 / (dark[1] + 1))
-    ax.legend(fontsize=7, loc="upper center", ncol=2)
+    ax.set(xlabel="grey level (0–255)", ylabel="fraction per level", title="grey levels")
+    ax.set_ylim(0, 1.6 / (dark[1] + 1))
+    ax.legend(fontsize=SMALL, loc="upper center", ncol=2)
 
-    ax = axes[1, 0]
+    ax = axes[1, 1]
     two = overlap[~np.isnan(overlap)]
     # Bins (k-1)/40 < x <= k/40, so that 50% exactly (allowed) falls left of the limit.
     bins = 40
     count = np.bincount(np.ceil(two * bins).astype(int), minlength=bins + 1)
-    ax.stairs(count[1:], np.arange(bins + 1) / bins, fill=True, color=c0, alpha=0.8)
+    ax.stairs(count[1:], np.arange(bins + 1) / bins, fill=True, color=c0, alpha=0.8, label="pixels")
+    if estimate is not None:
+        judged = estimate[~np.isnan(estimate)]
+        est = np.bincount(np.ceil(judged * bins).astype(int), minlength=bins + 1)
+        ax.stairs(
+            est[1:], np.arange(bins + 1) / bins, color=c1, lw=1.5, label="original's estimate"
+        )
     ax.axvline(shapeset.MAX_OVERLAP, color="black", lw=1, ls="--", label="half the first object")
     ax.text(
         0.98,
-        0.8,
-        f"no overlap at all: {count[0] / max(len(two), 1):.0%}",
+        0.55,
+        f"no overlap\non the pixels: {count[0] / max(len(two), 1):.0%}",
         transform=ax.transAxes,
         ha="right",
-        fontsize=8,
+        fontsize=SMALL,
     )
     ax.set(
-        xlabel="fraction of the first object's pixels under the second",
+        xlabel="fraction of the first object under the second",
         ylabel="images",
         title="overlap (two-object images)",
     )
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALL)
 
-    ax = axes[1, 1]
+    ax = axes[2, 0]
     rejected = factors["rejections"][factors["n_objects"] == 2]
     count = np.bincount(rejected)
     ax.bar(np.arange(len(count)), count, color=c0, alpha=0.8)
     ax.set_yscale("log")
     ax.set(xlabel="second objects redrawn", ylabel="images", title="rejections per image")
 
-    ax = axes[1, 2]
+    ax = axes[2, 1]
     centres = factors["positions"][:, 0]  # the first object of every image
     edges = np.arange(shapeset.IMAGE_SIZE + 1)
     ax.hist2d(centres[:, 0], centres[:, 1], bins=[edges, edges], cmap="viridis")
-    ax.set(xlabel="x (px)", ylabel="y (px)", title="centre of the first object", aspect="equal")
+    ax.set(xlabel="$x$ (px)", ylabel="$y$ (px)", title="centre of the first object", aspect="equal")
     ax.invert_yaxis()  # image coordinates: row 0 at the top
     ax.grid(False)
     fig.tight_layout()
@@ -262,10 +276,11 @@ def pixel_statistics(
     """The mean image, each pixel's standard deviation, the probability that a pixel belongs to an
     object, and the histogram of all pixel values (``level_counts`` pixels at grey level i, whose
     value is ``level_values[i]``) with its mean and standard deviation: the Var[x] of eq. 5."""
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.5), gridspec_kw={"width_ratios": [1, 1, 1, 1.5]})
+    fig, grid = plt.subplots(2, 2, figsize=(WIDTH, 6.8))
+    axes = grid.ravel()
     maps = (
         (pixel_mean, "mean image"),
-        (pixel_std, "std of each pixel"),
+        (pixel_std, "sd of each pixel"),
         (object_probability, "P(pixel is on an object)"),
     )
     for ax, (image, title) in zip(axes, maps, strict=False):
@@ -289,11 +304,48 @@ def pixel_statistics(
     ax.axvline(mean, color="black", lw=1, label=f"mean {mean:.3f}")
     for x in (mean - std, mean + std):
         ax.axvline(x, color="black", lw=1, ls="--")
-    ax.plot([], [], color="black", lw=1, ls="--", label=f"mean ± std ({std:.3f})")
-    ax.set(xlabel="pixel value x", ylabel="fraction of pixels", title="all pixels")
-    ax.set_ylim(0, 1.4 * p.max())
-    ax.legend(fontsize=8, loc="upper center", ncol=2)
+    ax.plot([], [], color="black", lw=1, ls="--", label=f"mean ± sd ({std:.3f})")
+    ax.set(xlabel="pixel value $x$", ylabel="fraction of pixels", title="all pixels")
+    ax.set_ylim(0, 1.5 * p.max())
+    ax.legend(fontsize=SMALL, loc="upper center")
     fig.tight_layout()
+    return fig
+
+
+def object_sizes(
+    deviations: np.ndarray,
+    errors: np.ndarray,
+    tolerance: float,
+    names: Sequence[str] = shapeset.LABEL_NAMES,
+) -> Figure:
+    """Per-class mean foreground area and outline against the original generator's: relative
+    ``deviations`` (2, 9) (row 0 area, row 1 outline) with ``errors`` (2, 9) (two standard errors
+    of the measured means, relative to the reference), inside the band ±``tolerance``."""
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2))
+    y = np.arange(len(names))
+    ax.axvspan(-100 * tolerance, 100 * tolerance, color="0.92", label=f"±{tolerance:.0%}")
+    ax.axvline(0, color="black", lw=1)
+    panels = (
+        ("area (foreground pixels)", LAYER_COLORS[0], -0.15),
+        ("outline", LAYER_COLORS[1], 0.15),
+    )
+    for row, (what, color, shift) in enumerate(panels):
+        ax.errorbar(
+            100 * deviations[row],
+            y + shift,
+            xerr=100 * errors[row],
+            fmt="o",
+            color=color,
+            capsize=2,
+            label=what,
+        )
+    limit = 100 * max(1.5 * tolerance, float(np.nanmax(np.abs(deviations) + errors)) * 1.1)
+    ax.set_xlim(-limit, limit)
+    ax.set_yticks(y, names)
+    ax.set_ylim(len(names) - 0.5, -1.4)  # label 0 at the top, room for the legend
+    ax.set_xlabel("measured / original's − 1 (%)")
+    ax.grid(axis="y", visible=False)
+    ax.legend(fontsize=SMALL, ncol=3, loc="upper center")
     return fig
 
 
