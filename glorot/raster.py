@@ -1,8 +1,8 @@
 """Filled polygons as pygame 1.8.1's ``pygame.draw.polygon`` (width 0) drew them, for a batch.
 
 Shapeset-3x2's images were drawn by that call (reference §5), and its fill is not the rule "a pixel is
-in when its centre is": it gives more pixels, about one more per row, and shifts the mask by about
-0.4 px to the left. Its algorithm (``draw_fillpoly``):
+in when its centre is" (``centre_rule``): it gives more pixels, about one more per row. Its
+algorithm (``draw_fillpoly``):
 
 1. every vertex is truncated to integers, toward zero;
 2. every integer row y from the smallest to the largest vertex y is scanned (rows outside the image
@@ -89,6 +89,19 @@ def span_area(spans: np.ndarray) -> np.ndarray:
 def intersect_spans(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row spans of the pixels in both a and b (convex objects: one span per row each)."""
     return np.stack([np.maximum(a[..., 0], b[..., 0]), np.minimum(a[..., 1], b[..., 1])], axis=-1)
+
+
+def centre_rule(vertices: np.ndarray) -> np.ndarray:
+    """Masks (m, 32, 32) of counter-clockwise convex polygons (m, K, 2) by the rule "a pixel is in
+    when its centre is" (edges included): not pygame's fill, the one it is compared with."""
+    centre = np.arange(SIZE) + 0.5
+    x, y = np.meshgrid(centre, centre)  # x[row, col] = the column's centre
+    inside = np.ones((len(vertices), SIZE, SIZE), dtype=bool)
+    for k in range(vertices.shape[1]):
+        p = vertices[:, k, :, None, None]
+        e = vertices[:, (k + 1) % vertices.shape[1], :, None, None] - p
+        inside &= e[:, 0] * (y - p[:, 1]) - e[:, 1] * (x - p[:, 0]) >= 0
+    return inside
 
 
 def empty_spans(m: int) -> np.ndarray:

@@ -6,6 +6,7 @@ import pytest
 
 from glorot import raster as R
 from glorot import shapeset as S
+from glorot.claims import shapeset as C
 
 
 def _c_div(a: int, b: int) -> int:
@@ -110,20 +111,19 @@ def test_generated_objects_agree_with_the_transcription(shape_id):
 def test_the_pixel_centre_rule_gives_fewer_pixels():
     """The rule "a pixel is in when its centre is" gives about 0.85 / 0.88 / 0.90 of pygame's
     pixels for triangles, parallelograms and ellipses (as measured against pygame 1.8.1)."""
-    f = S.sample(6_000, np.random.default_rng(12)).factors
-    centre = np.arange(32) + 0.5
-    x, y = np.meshgrid(centre, centre)
-    for shape_id, expected in enumerate((0.85, 0.88, 0.90)):
-        idx = np.flatnonzero(f["shapes"][:, 0] == shape_id)
-        k = S.N_VERTICES[shape_id]
-        v = S.polygon_vertices(*(f[key][idx, 0] for key in S.OBJECT_FACTORS))[:, :k]
-        inside = np.ones((len(v), 32, 32), dtype=bool)  # the polygons are counter-clockwise
-        for j in range(k):
-            p = v[:, j, :, None, None]
-            e = v[:, (j + 1) % k, :, None, None] - p
-            inside &= e[:, 0] * (y - p[:, 1]) - e[:, 1] * (x - p[:, 0]) >= 0
-        ratio = inside.sum() / R.span_masks(R.fill_spans(v)).sum()
-        assert ratio == pytest.approx(expected, abs=0.01)
+    ratios = C.centre_rule_ratio(6_000, seed=0)
+    assert ratios == pytest.approx([0.85, 0.88, 0.90], abs=0.01)
+    assert np.array_equal(C.centre_rule_ratio(6_000, seed=0), ratios)
+
+
+def test_centre_rule_by_hand():
+    # A 3 × 2 rectangle from (1.2, 1.6) to (4.2, 3.6): centres x in {1.5, 2.5, 3.5}, y in {2.5, 3.5}.
+    # Counter-clockwise in (x, y), as the generator's polygons are.
+    v = np.array([[(1.2, 1.6), (4.2, 1.6), (4.2, 3.6), (1.2, 3.6)]])
+    mask = R.centre_rule(v)[0]
+    assert rows(mask) == {2: (1, 3), 3: (1, 3)}
+    # pygame's fill of the same: (1, 1)-(4, 3), rows 1-3, columns 1-4.
+    assert rows(fill(v[0])) == {1: (1, 4), 2: (1, 4), 3: (1, 4)}
 
 
 def test_span_helpers():

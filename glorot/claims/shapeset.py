@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from glorot import data, shapeset
+from glorot import data, raster, shapeset
 from glorot.claims import ClaimResult, verdict
 from glorot.config import PROFILES, ConfigError, Profile
 
@@ -44,7 +44,8 @@ SIGMAS = 3.0  # S2: tolerance in standard errors of the most frequent class's fr
 TOLERANCE = 1e-9  # S3: floating-point slack on the one-pixel margin
 PAPER_SIGMOID_ERROR = 0.8261  # Table 1: sigmoid, 5 hidden layers, Shapeset test error
 PAIRS_ENTROPY = int.from_bytes(b"glorot overlap pairs", "big")  # not a stream of data.py
-RULES_ENTROPY = int.from_bytes(b"glorot overlap rules", "big")  # nor this one
+RULES_ENTROPY = int.from_bytes(b"glorot overlap rules", "big")  # nor these
+CENTRE_ENTROPY = int.from_bytes(b"glorot centre rule", "big")
 
 # S5: the original generator's figures (reference §5: its code at the Shapeset-3x2 settings, pygame
 # 1.8.1's fill, REFERENCE_IMAGES images), mean pixels per label 0-8 of the foreground (the pixels
@@ -53,6 +54,7 @@ RULES_ENTROPY = int.from_bytes(b"glorot overlap rules", "big")  # nor this one
 REFERENCE_AREA = np.array([97.9, 143.8, 215.5, 198.1, 275.6, 248.6, 169.7, 232.2, 317.4])
 REFERENCE_OUTLINE = np.array([36.9, 41.0, 46.0, 63.3, 64.7, 64.4, 62.8, 63.8, 64.7])
 REFERENCE_IMAGES = 40_000
+REFERENCE_REJECTIONS = 0.97  # rejected candidates per image that asked for a second object
 SIZE_TOLERANCE = 0.03  # S5: largest relative deviation of a class mean from the reference's
 
 RING = np.ones((shapeset.IMAGE_SIZE,) * 2, dtype=bool)  # the outer rows and columns of pixels
@@ -320,6 +322,23 @@ def overlap_pairs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     generator's laws (``shapeset.candidate_pairs``) from a generator of their own."""
     rng = np.random.default_rng(np.random.SeedSequence(PAIRS_ENTROPY, spawn_key=(seed,)))
     return shapeset.candidate_pairs(n, rng)
+
+
+def centre_rule_ratio(n: int, seed: int = 0) -> np.ndarray:
+    """Pixels (3,) that the rule "a pixel is in when its centre is" gives, as a fraction of those
+    of pygame's fill, for triangles, parallelograms and ellipses: the first objects of n images
+    drawn from a generator of their own."""
+    _check_measure_args(n, seed, "01")
+    rng = np.random.default_rng(np.random.SeedSequence(CENTRE_ENTROPY, spawn_key=(seed,)))
+    f = shapeset.sample(n, rng).factors
+    ratios = []
+    for shape_id, k in enumerate(shapeset.N_VERTICES):
+        idx = np.flatnonzero(f["shapes"][:, 0] == shape_id)
+        vertices = shapeset.polygon_vertices(*(f[key][idx, 0] for key in shapeset.OBJECT_FACTORS))
+        vertices = vertices[:, :k]
+        fill = raster.span_area(raster.fill_spans(vertices)).sum()
+        ratios.append(raster.centre_rule(vertices).sum() / fill)
+    return np.array(ratios)
 
 
 def rule_table(exact: np.ndarray, estimate: np.ndarray) -> np.ndarray:
