@@ -55,6 +55,14 @@ def _records(cache: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+def test_the_tests_install_the_cluster_extra():
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert extras["cluster"] and set(extras["cluster"]) <= set(extras["test"])
+
+
 # ---- the plan ------------------------------------------------------------------------------------
 
 
