@@ -201,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers",
         type=int,
+        metavar="N",
         help="local: worker processes (default: $GLOROT_WORKERS or one per core); "
         "an address: workers to wait for (default 1)",
     )
