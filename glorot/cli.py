@@ -110,6 +110,12 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from glorot import sweep
+
+    return sweep.command(args.profile, args.only, args.scheduler, args.workers)
+
+
 DATA_ACTIONS = ("where", "verify", "download")
 
 
@@ -180,6 +186,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=profiles, help="scale whose values fill the rest")
     p.add_argument("--json", action="store_true", help="print one JSON summary and nothing else")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("sweep", help="compute the book's runs on a Dask cluster (glorot[cluster])")
+    p.add_argument(
+        "--profile", choices=profiles, help="scale (default: $GLOROT_PROFILE or default)"
+    )
+    p.add_argument("--only", nargs="+", default=[], metavar="CHAPTER", help="only these chapters")
+    p.add_argument(
+        "--scheduler",
+        required=True,
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://HOST:PORT), or local for a cluster on this machine",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local: worker processes (default: $GLOROT_WORKERS or one per core); "
+        "an address: workers to wait for (default 1)",
+    )
+    p.set_defaults(func=_sweep)
 
     p = sub.add_parser("shapeset", help="draw Shapeset-3x2 examples into a .png grid or a .npz")
     p.add_argument("--n", type=int, default=32, help="number of images (default 32)")
