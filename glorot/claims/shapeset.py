@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from glorot import data, shapeset
-from glorot.claims import ClaimResult, verdict
+from glorot.claims import ClaimResult, Condition, decide
 from glorot.config import PROFILES, ConfigError, Profile
 
 STATEMENTS: dict[str, str] = {
@@ -273,7 +273,7 @@ def check_class_law(counts: np.ndarray, scale: str = "") -> ClaimResult:
         criterion=f"chi-square goodness of fit to 1/6, 1/9, 1/18: p > {P_MIN:g}",
         measured=f"χ² = {stat:.2f} ({dof} dof), p = {p:.3g}; frequencies {freqs} "
         f"over {int(counts.sum()):,} images",
-        verdict=verdict(p > P_MIN),
+        verdict=decide([Condition("S1", bool(p > P_MIN))]).verdict,
         scale=scale,
         figure="01_shapeset: class frequencies",
     )
@@ -294,7 +294,7 @@ def check_constant_guess(counts: np.ndarray, scale: str = "") -> ClaimResult:
         measured=f"constant-guess error {error:.4f} ± {se:.4f} "
         f"(most frequent: {shapeset.LABEL_NAMES[int(counts.argmax())]}); "
         f"Table 1 sigmoid {PAPER_SIGMOID_ERROR:.2%}",
-        verdict=verdict(abs(error - expected) <= SIGMAS * se),
+        verdict=decide([Condition("S2", bool(abs(error - expected) <= SIGMAS * se))]).verdict,
         scale=scale,
         figure="01_shapeset: class frequencies",
     )
@@ -313,7 +313,9 @@ def check_margin(margin: np.ndarray, border: np.ndarray, scale: str = "") -> Cla
         "outer row or column",
         measured=f"smallest margin {smallest:.3f} px over {int(present.sum()):,} objects; "
         f"{hits} objects touch the outer ring",
-        verdict=verdict(smallest >= shapeset.MARGIN - TOLERANCE and hits == 0),
+        verdict=decide(
+            [Condition("S3", bool(smallest >= shapeset.MARGIN - TOLERANCE and hits == 0))]
+        ).verdict,
         scale=scale,
         figure="01_shapeset: factors",
     )
@@ -331,7 +333,7 @@ def check_overlap(overlap: np.ndarray, scale: str = "") -> ClaimResult:
         criterion=f"pixels of the first object under the second ≤ {shapeset.MAX_OVERLAP:.0%}",
         measured=f"largest overlap {worst:.3f} over {len(two):,} two-object images; "
         f"{above} above {shapeset.MAX_OVERLAP:.0%}",
-        verdict=verdict(worst <= shapeset.MAX_OVERLAP),
+        verdict=decide([Condition("S4", bool(worst <= shapeset.MAX_OVERLAP))]).verdict,
         scale=scale,
         figure="01_shapeset: factors",
     )
