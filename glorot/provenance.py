@@ -10,9 +10,11 @@ book then keeps {key: digest} in the executed notebook's metadata (:func:`stamp`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 READS_ENV = "GLOROT_READS"  # file to which an executing chapter appends the runs it reads
@@ -65,3 +67,39 @@ def changed(metadata: Mapping) -> list[str]:
     """Keys of the runs a page was made from whose stored record is gone or differs now; empty
     for a page that read no runs (or was executed before digests were kept)."""
     return [k for k, d in metadata.get(METADATA_KEY, {}).items() if digest(k) != d]
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Path]:
+    """While the block runs, chapters executed from this process (their kernels inherit the
+    environment) note the runs they read in the yielded file; the file is removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix="glorot-reads-", suffix=".jsonl")
+    os.close(fd)
+    old = os.environ.get(READS_ENV)
+    os.environ[READS_ENV] = name
+    try:
+        yield Path(name)
+    finally:
+        if old is None:
+            os.environ.pop(READS_ENV, None)
+        else:
+            os.environ[READS_ENV] = old
+        Path(name).unlink(missing_ok=True)
+
+
+def stamp_notebook(notebook: str | Path, reads_file: str | Path) -> None:
+    """Keep in the executed ``notebook``'s metadata the runs noted in ``reads_file``."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    stamp(nb.metadata, reads(reads_file))
+    nbformat.write(nb, notebook)
+
+
+def notebook_changed(notebook: str | Path) -> list[str]:
+    """:func:`changed` for an executed notebook on disk (empty when it does not exist)."""
+    import nbformat
+
+    if not Path(notebook).is_file():
+        return []
+    return changed(nbformat.read(notebook, as_version=4).metadata)
