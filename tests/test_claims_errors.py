@@ -280,9 +280,21 @@ def test_table1_markdown_sets_ours_beside_the_papers_and_says_what_is_absent():
     assert "smoke" not in tanh  # the scale follows the table instead of widening it
 
 
-def test_selection_markdown_marks_the_chosen_rate():
-    md = E.selection_markdown({"Tanh": {0.01: 0.3, 0.1: math.nan}}, {"Tanh": 0.01}).data
-    assert "**30.00**" in md and "diverged" in md
+def test_selection_markdown_marks_the_chosen_rate_the_ties_and_how_sure():
+    from glorot.experiments import choose
+
+    tied = choose((0.01, 0.1), {0.01: [0.30], 0.1: [0.305]}, n_valid=2_000)
+    clear = choose((0.01, 0.1), {0.01: [0.30], 0.1: [math.inf]}, n_valid=2_000)
+    md = E.selection_markdown({"Tanh": tied, "Tanh N": clear}).data
+    tanh, tanh_n = md.splitlines()[2:]
+    assert "≈ 30.00 ± 1.02" in tanh and "**30.50 ± 1.03**" in tanh and "within noise" in tanh
+    assert "**30.00 ± 1.02**" in tanh_n and "diverged" in tanh_n and "clear" in tanh_n
+
+
+def test_sd_band_is_the_mean_alone_with_one_seed():
+    c = E.column("shapeset", fake_table({r: 0.2 for r in E.ROWS}, seeds=(0,)), "smoke")
+    lo, hi = c.sd_band()
+    assert lo == c.errors == hi
 
 
 def test_evaluate_gathers_the_profiles_runs(monkeypatch):

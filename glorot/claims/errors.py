@@ -26,7 +26,7 @@ from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, Condition, judge
 from glorot.config import PROFILES, Profile, get_profile
-from glorot.experiments import TABLE1, row_label
+from glorot.experiments import TABLE1, Selection, row_label
 from glorot.shapeset import constant_guess_error
 from glorot.stats import PAPER_ALPHA, Resamples, mcnemar, p_vs_best, wrong
 from glorot.train import Run
@@ -400,6 +400,12 @@ class Column:
             for r in self.outcomes
         }
 
+    def sd_band(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(mean − sd, mean + sd) over seeds per model; the mean alone with one seed."""
+        sd = {r: 0.0 if math.isnan(v) else v for r, v in self.sd.items()}
+        e = self.errors
+        return {r: e[r] - sd[r] for r in e}, {r: e[r] + sd[r] for r in e}
+
     @property
     def lo(self) -> dict[str, float]:
         return {r: float(self._per_seed(r).min()) for r in self.outcomes}
@@ -571,20 +577,27 @@ def paper_table1_markdown(paper: Mapping[str, Mapping[str, float]] = PAPER_TABLE
     return Markdown("\n".join(lines))
 
 
-def selection_markdown(
-    valid_error: Mapping[str, Mapping[float, float]], chosen: Mapping[str, float]
-):
-    """Validation error (%) of each candidate learning rate per model; the chosen one in bold."""
-    lrs = sorted({lr for errors in valid_error.values() for lr in errors})
+def selection_markdown(selections: Mapping[str, Selection]) -> Markdown:
+    """Each model's score per candidate learning rate (validation error %, ± its standard error,
+    :data:`glorot.experiments.SELECTION_RULE`): the chosen one in bold, the others within noise of
+    the best marked ≈; a last column says how sure the choice is."""
+    lrs = sorted({lr for s in selections.values() for lr in s.valid_error})
     lines = [
-        "| model | " + " | ".join(f"ε = {lr:g}" for lr in lrs) + " |",
-        "|---|" + "---:|" * len(lrs),
+        "| model | " + " | ".join(f"ε = {lr:g}" for lr in lrs) + " | choice |",
+        "|---|" + "---:|" * len(lrs) + "---|",
     ]
-    for row, errors in valid_error.items():
+    for row, s in selections.items():
         cells = []
         for lr in lrs:
-            e = errors.get(lr, math.nan)
-            text = "diverged" if e != e else f"{100 * e:.2f}"
-            cells.append(f"**{text}**" if lr == chosen[row] else text)
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+            e = s.valid_error.get(lr, math.nan)
+            if not math.isfinite(e):
+                text = "diverged"
+            else:
+                text = f"{100 * e:.2f} ± {100 * s.se[lr]:.2f}"
+            if lr == s.lr:
+                text = f"**{text}**"
+            elif lr in s.tied:
+                text = f"≈ {text}"
+            cells.append(text)
+        lines.append(f"| {row} | " + " | ".join(cells) + f" | {s.verdict} |")
     return Markdown("\n".join(lines))
