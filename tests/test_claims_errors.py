@@ -274,8 +274,9 @@ def test_table1_markdown_sets_ours_beside_the_papers_and_says_what_is_absent():
     c = E.column("shapeset", fake_table({r: e / 100 for r, e in PAPER.items()}), "smoke")
     md = E.table1_markdown([c], missing={"mnist": "MNIST not found"}).data
     tanh = next(line for line in md.splitlines() if line.startswith("| Tanh |"))
-    assert "27.15" in tanh and "27.65 ± 0.78 †" in tanh and "— (files absent)" in tanh
-    assert "— (not public)" in tanh and "— (not run)" in tanh  # Small-ImageNet; CIFAR-10
+    assert "27.15 / 27.65 ± 0.78 †" in tanh and "1.76 / — (files absent)" in tanh
+    assert "70.58 / — (not public)" in tanh and "55.90 / — (not run)" in tanh
+    assert md.splitlines()[0].count("|") == 6  # a column per data set: model + 4 sets
     assert "smoke: 300 updates" in md and "McNemar" in md
     assert "smoke" not in tanh  # the scale follows the table instead of widening it
 

@@ -167,8 +167,11 @@ def decide(conditions: Iterable[Condition]) -> Decision:
         return Decision(Verdict.FAIL, "broken: " + "; ".join(c.name for c in refuted))
     if all(c.holds and c.significant for c in conditions):
         return Decision(Verdict.PASS, "")
-    open_ = [c for c in conditions if not (c.holds and c.significant)]
-    settle = [f"{c.name} ({c.settle})" if c.settle else c.name for c in open_]
+    by_settle: dict[str, list[str]] = {}
+    for c in conditions:
+        if not (c.holds and c.significant):
+            by_settle.setdefault(c.settle, []).append(c.name)
+    settle = ["; ".join(names) + (f" ({how})" if how else "") for how, names in by_settle.items()]
     return Decision(Verdict.NOT_REACHED, "to settle: " + "; ".join(settle))
 
 

@@ -534,24 +534,21 @@ def table1_markdown(
     missing: Mapping[str, str] | None = None,
     paper: Mapping[str, Mapping[str, float]] = PAPER_TABLE1,
 ) -> Markdown:
-    """Table 1 side by side: the paper's test errors and ours (mean ± sd over seeds), † where
-    ours differs from the best of its column at p < 0.005 (McNemar, seeds pooled); the scale of
-    each of our columns follows the table, which stays narrow enough for a page."""
+    """Table 1 side by side, one column per data set holding "paper / ours" (ours: mean ± sd over
+    seeds), † where ours differs from the best of its column at p < 0.005 (McNemar, seeds pooled);
+    the p-values and the scale of each of our columns follow the table, which stays narrow enough
+    for a page."""
     ours = {c.dataset: c for c in columns}
     missing = dict(missing or {})
     sets = [*paper, *(d for d in ours if d not in paper)]
     head, rule, rows = ["model"], ["---"], {r: [r] for r in ROWS}
     for d in sets:
-        if d in paper:
-            head.append(f"{TITLES.get(d, d)} paper")
-            rule.append("---:")
-            for r in ROWS:
-                rows[r].append(f"{paper[d][r]:.2f}")
-        head.append(f"{TITLES.get(d, d)} ours")
+        head.append(f"{TITLES.get(d, d)} ({'paper / ' if d in paper else ''}ours)")
         rule.append("---:")
         absent = "files absent" if d in missing else "not run" if d in RUNNABLE else "not public"
         for r in ROWS:
-            rows[r].append(_ours(ours[d], r) if d in ours else f"— ({absent})")
+            mine = _ours(ours[d], r) if d in ours else f"— ({absent})"
+            rows[r].append(f"{paper[d][r]:.2f} / {mine}" if d in paper else mine)
     lines = [head, rule, *rows.values()]
     scales = "".join(f"\n- {c.title}: {c.scale}" for c in columns)
     pvalues = "".join(
