@@ -115,7 +115,8 @@ def check_c1(updates, act_mean) -> ClaimResult:
 
 
 def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> ClaimResult:
-    """C2 (Fig. 2), judged only on runs of at least ESCAPE_UPDATES:
+    """C2 (Fig. 2); only a run of at least ESCAPE_UPDATES can refute it (a shorter one that
+    already shows all of it passes):
 
     - the network of ``act_mean`` (the paper's depth 4) escapes: its top layer's mean, after
       falling below SATURATED_MEAN, is above it again at the end;

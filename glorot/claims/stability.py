@@ -113,8 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     table = compare(profile, args.topics, args.rel)
+    short = {Verdict.PASS: "✔", Verdict.FAIL: "✗", Verdict.NOT_REACHED: "–"}
+    print(f"claim  stored  perturbed ×{len(SEEDS)}   (– = not reached at this scale)")
     for claim, verdicts in table.items():
-        print(f"{claim:>4}  " + "  ".join(str(v) for v in verdicts))
+        print(f"{claim:>5}  {short[verdicts[0]]:^6}  " + " ".join(short[v] for v in verdicts[1:]))
     flipped = changed(table)
     print(
         f"verdicts changed under a {args.rel:g} relative perturbation: "
