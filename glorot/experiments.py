@@ -9,11 +9,15 @@ of Fig. 3 is the tanh run of Fig. 9 and of Table 1: one configuration, one key, 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from glorot.config import ConfigError, Profile, RunConfig
+from glorot.provenance import read as _read
 from glorot.store import load_or_run, run_many
 from glorot.train import Run
 
@@ -43,19 +47,42 @@ def workers() -> int:
 
 
 SELECTION_FIELDS = ("updates", "probe_every", "probe_dense", "jacobian_examples", "lr", "seed")
+SELECTION_LAST = 3  # validation measurements averaged at the end of each selection run
+SELECTION_EVALS = 6  # measurements of a selection run, evenly spaced, the first at update 0
+NOISE_SE = 2.0  # candidates closer than this many standard errors of a difference are tied
+
+# The one rule by which every chapter's learning rates are chosen; chapters glue this text.
+SELECTION_RULE = (
+    f"each candidate rate is scored by its validation error averaged over the last "
+    f"{SELECTION_LAST} measurements of its selection run and over the seeds; a candidate whose "
+    f"score is within {NOISE_SE:g} standard errors of the difference from the best score is tied "
+    "with the best (the standard error of a score is the larger of its spread over seeds / √seeds "
+    "and the binomial error of the validation set); among the tied candidates the largest rate "
+    "is chosen, the one that moves the network furthest in the same number of updates; a diverged "
+    "candidate is never chosen unless all diverged (then the smallest rate)"
+)
 
 
 def selection_config(
-    profile: Profile, activation: str, init: str, lr: float, depth: int = 5, **overrides
+    profile: Profile,
+    activation: str,
+    init: str,
+    lr: float,
+    depth: int = 5,
+    seed: int = 0,
+    **overrides,
 ) -> RunConfig:
-    """A short run scored by its final validation error; probed only at its two ends."""
+    """A short run scored on its last validation measurements (:data:`SELECTION_RULE`); measured
+    :data:`SELECTION_EVALS` times, without Jacobians."""
+    every = max(1, profile.selection_updates // (SELECTION_EVALS - 1))
     return profile.config(
         activation=activation,
         init=init,
         depth=depth,
         lr=lr,
+        seed=seed,
         updates=profile.selection_updates,
-        probe_every=profile.selection_updates,
+        probe_every=every,
         probe_dense=0,
         jacobian_examples=0,
         **overrides,
@@ -64,16 +91,58 @@ def selection_config(
 
 @dataclass(frozen=True)
 class Selection:
-    """The outcome of a learning-rate selection: the chosen rate and every candidate's score."""
+    """The outcome of a learning-rate selection (:data:`SELECTION_RULE`): the chosen rate, every
+    candidate's score and standard error, and the candidates tied with the best."""
 
     lr: float
-    valid_error: dict[float, float]  # lr -> final validation error (nan when diverged)
-    runs: tuple[Run, ...]
+    valid_error: dict[float, float]  # lr -> score: mean validation error (inf when diverged)
+    se: dict[float, float]  # lr -> standard error of the score
+    tied: tuple[float, ...]  # rates within noise of the best (the best included), ascending
+    runs: tuple[Run, ...]  # every selection run, seeds of the first rate first
+
+    @property
+    def sure(self) -> bool:
+        """True when no other candidate is within noise of the best."""
+        return len(self.tied) == 1
+
+    @property
+    def verdict(self) -> str:
+        """One line on how sure the choice is, for the book."""
+        if self.sure:
+            return f"ε = {self.lr:g}, clear of the other candidates"
+        others = ", ".join(f"{lr:g}" for lr in self.tied if lr != self.lr)
+        return f"ε = {self.lr:g}, within noise of {others}: chosen by the rule"
 
 
-def _score(run: Run) -> float:
-    err = run.final["validation_error"]
-    return math.inf if run.diverged_at is not None or err != err else err
+def _last_mean(run: Run) -> float:
+    """Mean validation error over the run's last SELECTION_LAST measurements (inf if diverged)."""
+    err = np.asarray(run.evals["valid_error"], dtype=float)[-SELECTION_LAST:]
+    if run.diverged_at is not None or err.size == 0 or not np.all(np.isfinite(err)):
+        return math.inf
+    return float(err.mean())
+
+
+def choose(grid: tuple[float, ...], scores: dict[float, list[float]], n_valid: int) -> Selection:
+    """Apply :data:`SELECTION_RULE` to {lr: [score per seed]} (runs filled in by the caller)."""
+    mean = {lr: float(np.mean(v)) for lr, v in scores.items()}
+    se = {}
+    for lr, v in scores.items():
+        e = mean[lr]
+        if not math.isfinite(e):
+            se[lr] = math.inf
+            continue
+        spread = float(np.std(v, ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+        se[lr] = max(spread, math.sqrt(max(e * (1 - e), 1e-12) / n_valid))
+    finite = [lr for lr in grid if math.isfinite(mean[lr])]
+    if not finite:
+        return Selection(min(grid), mean, se, tuple(sorted(grid)), ())
+    best = min(finite, key=lambda lr: mean[lr])
+    tied = tuple(
+        lr
+        for lr in sorted(finite)
+        if mean[lr] - mean[best] <= NOISE_SE * math.hypot(se[lr], se[best])
+    )
+    return Selection(max(tied), mean, se, tied, ())
 
 
 def select_lrs(
@@ -81,32 +150,35 @@ def select_lrs(
     models: tuple[tuple[str, str], ...] = TABLE1,
     depth: int = 5,
     progress: bool = False,
+    seeds: tuple[int, ...] | None = None,
     **overrides,
 ) -> dict[tuple[str, str], Selection]:
     """:func:`select_lr` for several models at once: {(activation, init): Selection}.
 
-    Every candidate of every model goes to one :func:`run_many`, so a process pool
+    Every candidate of every model and seed goes to one :func:`run_many`, so a process pool
     (GLOROT_WORKERS > 1) is kept busy across models instead of waiting at each one.
     """
     grid = profile.lr_grid
+    seeds = profile.seeds if seeds is None else tuple(seeds)
     # A selection run has its own length and schedule, whatever the main run's.
     overrides = {k: v for k, v in overrides.items() if k not in SELECTION_FIELDS}
     cfgs = [
-        selection_config(profile, activation, init, lr, depth, **overrides)
+        selection_config(profile, activation, init, lr, depth, seed, **overrides)
         for activation, init in models
         for lr in grid
+        for seed in seeds
     ]
-    runs = run_many(cfgs, workers=workers(), progress=progress, profile=profile.name)
+    runs = _read(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name))
+    per_model = len(grid) * len(seeds)
     selections = {}
     for m, model in enumerate(models):
-        own = runs[m * len(grid) : (m + 1) * len(grid)]
-        scores = [_score(r) for r in own]
-        best = min(range(len(own)), key=lambda i: (scores[i], -grid[i]))
-        selections[model] = Selection(
-            lr=grid[best],
-            valid_error={lr: r.final["validation_error"] for lr, r in zip(grid, own, strict=True)},
-            runs=tuple(own),
-        )
+        own = runs[m * per_model : (m + 1) * per_model]
+        scores = {
+            lr: [_last_mean(r) for r in own[i * len(seeds) : (i + 1) * len(seeds)]]
+            for i, lr in enumerate(grid)
+        }
+        chosen = choose(grid, scores, own[0].config.n_valid)
+        selections[model] = dataclasses.replace(chosen, runs=tuple(own))
     return selections
 
 
@@ -118,26 +190,26 @@ def select_lr(
     progress: bool = False,
     **overrides,
 ) -> Selection:
-    """Choose the learning rate of one model by validation error over ``profile.lr_grid`` (§2.3).
-
-    Ties go to the larger rate. A tie means that no candidate has learned anything the validation
-    set can see yet (sigmoid networks after a short selection run all answer the most frequent
-    class): the larger rate is then the one that has moved the network furthest in the budget,
-    which is what the paper's 5M-update selection would have rewarded. A diverged candidate is
-    never chosen unless all diverged.
-    """
+    """Choose the learning rate of one model over ``profile.lr_grid`` on the validation error of
+    short runs, one per seed of the profile (§2.3), by :data:`SELECTION_RULE`."""
     model = (activation, init)
     return select_lrs(profile, (model,), depth, progress, **overrides)[model]
 
 
 def main_config(
-    profile: Profile, activation: str, init: str, depth: int = 5, seed: int = 0, **overrides
+    profile: Profile,
+    activation: str,
+    init: str,
+    lr: float,
+    depth: int = 5,
+    seed: int = 0,
+    **overrides,
 ) -> RunConfig:
-    """The main run of a model at this scale, at its selected learning rate unless ``lr`` is
-    given."""
-    if "lr" not in overrides:
-        overrides["lr"] = select_lr(profile, activation, init, depth, **overrides).lr
-    return profile.config(activation=activation, init=init, depth=depth, seed=seed, **overrides)
+    """The main run of a model at this scale and learning rate ``lr`` (no training: the rate of
+    :func:`main_run` comes from :func:`select_lr`)."""
+    return profile.config(
+        activation=activation, init=init, depth=depth, seed=seed, lr=lr, **overrides
+    )
 
 
 def main_run(
@@ -149,9 +221,13 @@ def main_run(
     progress: bool = False,
     **overrides,
 ) -> Run:
-    """The stored (or freshly computed) main run of a model at this scale."""
-    cfg = main_config(profile, activation, init, depth, seed, **overrides)
-    return load_or_run(cfg, progress=progress, profile=profile.name)
+    """The stored (or freshly computed) main run of a model at this scale, at its selected learning
+    rate unless ``lr`` is given."""
+    lr = overrides.pop("lr", None)
+    if lr is None:
+        lr = select_lr(profile, activation, init, depth, **overrides).lr
+    cfg = main_config(profile, activation, init, lr, depth, seed, **overrides)
+    return _read([load_or_run(cfg, progress=progress, profile=profile.name)])[0]
 
 
 def table1_runs(
@@ -168,12 +244,13 @@ def table1_runs(
     else:
         selections = select_lrs(profile, TABLE1, progress=progress, **overrides)
         lrs = {model: selection.lr for model, selection in selections.items()}
+    rest = {k: v for k, v in overrides.items() if k != "lr"}
     cfgs = [
-        main_config(profile, act, init, seed=seed, **{**overrides, "lr": lrs[(act, init)]})
+        main_config(profile, act, init, lrs[(act, init)], seed=seed, **rest)
         for act, init in TABLE1
         for seed in seeds
     ]
-    runs = iter(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name))
+    runs = iter(_read(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name)))
     return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
 
 
@@ -223,7 +300,7 @@ def finite_runs(
         for act, init in TABLE1
         for seed in seeds
     ]
-    runs = iter(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name))
+    runs = iter(_read(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name)))
     return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
 
 
@@ -241,16 +318,16 @@ def prepare(profile: Profile, progress: bool = False) -> list[Run]:
     """
     from glorot.datasets import DATASETS, DataMissing, locate
 
-    selections = [
-        selection_config(profile, act, init, lr, depth)
-        for act, init, depth in BOOK_MODELS
-        for lr in profile.lr_grid
-    ]
-    runs = run_many(selections, workers=workers(), progress=progress, profile=profile.name)
+    runs, lrs = [], {}
+    for depth in sorted({d for _, _, d in BOOK_MODELS}):
+        models = tuple((a, i) for a, i, d in BOOK_MODELS if d == depth)
+        for model, selection in select_lrs(profile, models, depth, progress).items():
+            lrs[(*model, depth)] = selection.lr
+            runs += selection.runs
     mains = [
-        main_config(profile, act, init, depth, seed)
+        main_config(profile, act, init, lrs[(act, init, depth)], depth, seed)
         for act, init, depth in BOOK_MODELS
-        for seed in profile.seeds
+        for seed in (profile.seeds if depth == 5 else profile.seeds[:1])
     ]
     runs += run_many(mains, workers=workers(), progress=progress, profile=profile.name)
     for name in DATASETS:

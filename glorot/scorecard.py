@@ -5,6 +5,11 @@ Each part of the paper has a module in :mod:`glorot.claims` with ``evaluate(prof
 list[ClaimResult]`` computed from the stored runs of that profile. The scorecard calls them all.
 A module that does not exist yet, or a claim that no module answered, becomes a "not evaluated"
 row that says why, rather than an error: the page then shows what is missing.
+
+Every verdict follows the one policy of :func:`glorot.claims.decide` (:data:`glorot.claims.POLICY`).
+The claims that compare models (:data:`COMPARATIVE`) say in their measured value how many seeds
+they rest on and the p-value or interval that decided them; :func:`unsupported` lists any that
+does not.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from glorot.notebook import table_cell
 
 TOPICS = ("shapeset", "saturation", "gradients", "errors")  # modules of glorot.claims, in order
 CLAIM_IDS = tuple(f"C{i}" for i in range(1, 17))
+# Claims that compare models trained from random seeds: their verdicts rest on several seeds and a
+# test (C11: every seed must agree; C13-C16: paired tests on the test examples).
+COMPARATIVE = ("C11", "C13", "C14", "C15", "C16")
+_SEEDS = re.compile(r"\b\d+ seeds?\b")
+_NOISE = re.compile(r"p = |\[[-+−\d.]+, [-+−\d.]+\]|per seed")
 NOT_EVALUATED = "not evaluated"
 
 # The page (Jupyter Book document name) and figure where each claim's evidence is drawn.
@@ -120,6 +130,18 @@ def counts(card: Sequence[Row]) -> dict[str, int]:
         "not_evaluated": verdicts.count(NOT_EVALUATED),
         "total": len(verdicts),
     }
+
+
+def unsupported(card: Sequence[Row]) -> list[str]:
+    """The comparative rows with a ✔ or ✗ whose measured value does not show both its number of
+    seeds and its p-value or interval (a verdict on a comparison must say what it rests on)."""
+    return [
+        r.id
+        for r in card
+        if r.id in COMPARATIVE
+        and r.verdict in (Verdict.PASS, Verdict.FAIL)
+        and not (_SEEDS.search(r.measured) and _NOISE.search(r.measured))
+    ]
 
 
 def statement(row: Row) -> str:

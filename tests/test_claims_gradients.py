@@ -79,16 +79,36 @@ def _training(updates: np.ndarray, spread_end: float) -> np.ndarray:
     return 1e-3 * spread_end ** (-growth)
 
 
-def test_c11_pass_fail_and_not_reached():
+def seeds(u, *spreads):
+    """(S, P, L) probes of one seed per spread."""
+    return np.stack([_training(u, x) for x in spreads])
+
+
+def test_c11_pass_fail_and_not_reached_over_seeds():
     u = np.array([0, 1_000, 5_000, 10_000, 20_000, 30_000, 40_000])
-    diverging, level = _training(u, 5.0), _training(u, 1.2)
+    diverging, level = seeds(u, 5.0, 4.5, 6.0), seeds(u, 1.2, 1.1, 1.3)
     assert G.check_c11(u, diverging, u, level).verdict == PASS
     assert G.check_c11(u, level, u, level).verdict == FAIL  # nothing diverged
     assert G.check_c11(u, diverging, u, diverging).verdict == FAIL  # normalized diverged too
     assert G.check_c11(u, level, u, diverging).verdict == FAIL  # swapped
+    # The seeds disagree: one diverges, two stay level. Neither side is significant.
+    mixed = G.check_c11(u, seeds(u, 5.0, 1.2, 1.3), u, level)
+    assert mixed.verdict == NOT_REACHED and "seeds that agree" in mixed.measured
+    # One seed alone decides nothing, whatever it shows.
+    one = G.check_c11(u, diverging[:1], u, level[:1])
+    assert one.verdict == NOT_REACHED and "1 seed" in one.measured
     short = np.array([0, 50, 100, 200, 400])
-    result = G.check_c11(short, _training(short, 5.0), short, _training(short, 1.2))
+    # A short run that already shows the claim in every seed passes; one that does not is not
+    # reached: it cannot refute a claim about training.
+    assert G.check_c11(short, seeds(short, 5, 5, 5), short, seeds(short, 1, 1, 1)).verdict == PASS
+    result = G.check_c11(short, seeds(short, 1.2, 1.2, 1.2), short, seeds(short, 1, 1, 1))
     assert result.verdict == NOT_REACHED and "400 updates" in result.measured
+
+
+def test_c11_refuses_unpaired_seeds():
+    u = np.array([0, 20_000, 40_000])
+    with pytest.raises(ValueError, match="pair them"):
+        G.check_c11(u, seeds(u, 5, 5, 5), u, seeds(u, 1, 1))
 
 
 def test_late_spread_uses_the_second_half_of_the_run():

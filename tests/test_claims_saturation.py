@@ -32,15 +32,6 @@ def escaping_top(updates):
 # ---- helpers --------------------------------------------------------------------------------
 
 
-def test_combine_and_judged():
-    assert sat.combine(PASS, PASS) is PASS
-    assert sat.combine(PASS, NOT_REACHED) is NOT_REACHED
-    assert sat.combine(NOT_REACHED, FAIL) is FAIL
-    assert sat.judged(True, 10, 100) is PASS
-    assert sat.judged(False, 10, 100) is NOT_REACHED
-    assert sat.judged(False, 100, 100) is FAIL
-
-
 def test_crossings_first_probe_at_or_above_threshold():
     p98 = np.array([[0.5, 0.2], [0.95, 0.3], [0.9, 0.99]])
     assert sat.crossings([0, 10, 20], p98) == [10, 20]

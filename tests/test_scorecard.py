@@ -111,3 +111,35 @@ def test_every_linked_page_is_a_chapter_of_the_book():
     pages = {f.removeprefix("book/") for f in toc_files(REPO)}
     assert {doc for doc, _ in S.PAGES.values()} <= pages
     assert set(S.CLAIM_IDS) <= set(S.PAGES)
+
+
+def test_comparative_rows_must_show_their_seeds_and_their_test():
+    shown = ClaimResult(
+        "C13", "c", "Tanh 26.0 (3 seeds × 2,000 test examples); p = 1e-05", Verdict.PASS
+    )
+    bare = ClaimResult("C15", "c", "|Softsign − Softsign N| = 0.50", Verdict.PASS)
+    open_ = ClaimResult("C16", "c", "neither MNIST nor CIFAR-10 is present", Verdict.NOT_REACHED)
+    assert S.unsupported([shown, bare, open_, result("C7")]) == ["C15"]
+
+
+def test_the_real_comparative_checks_show_their_seeds_and_their_test():
+    import numpy as np
+
+    from glorot.claims import errors as E
+    from glorot.claims import gradients as G
+
+    rng = np.random.default_rng(0)
+    errors = E.PAPER_TABLE1["shapeset"]
+    outcomes = {r: rng.random((3, 10_000)) < e / 100 for r, e in errors.items()}
+    u = np.array([0, 20_000, 40_000])
+    grow = np.stack([np.array([[1, 1, 1], [1, 2, 4], [1, 3, 6]]) * 1e-3] * 3)
+    level = np.ones((3, 3, 3)) * 1e-3
+    card = [
+        G.check_c11(u, grow, u, level),
+        E.check_c13(outcomes, E.PAPER_UPDATES),
+        E.check_c14(outcomes, E.PAPER_UPDATES),
+        E.check_c15(outcomes, E.PAPER_UPDATES),
+        E.check_c16({"mnist": outcomes}, 500_000),
+    ]
+    assert all(r.verdict in (Verdict.PASS, Verdict.FAIL) for r in card)
+    assert S.unsupported(card) == []

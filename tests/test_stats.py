@@ -1,4 +1,5 @@
-"""The two-proportion z-test against known values and against the 2×2 chi-square test."""
+"""Paired tests of test errors: McNemar's exact test against hand-computed values, the paired
+bootstrap against the binomial standard error, and the record fields they need."""
 
 from __future__ import annotations
 
@@ -7,74 +8,101 @@ import math
 import numpy as np
 import pytest
 
-from glorot.stats import PAPER_ALPHA, differs_from_best, normal_sf, p_vs_best, two_proportion_z
-
-
-@pytest.mark.parametrize(
-    ("z", "tail"),
-    # Standard normal table: the 5%, 1% and 0.5% two-sided critical values.
-    [(0.0, 0.5), (1.959963985, 0.025), (2.575829304, 0.005), (2.807033768, 0.0025)],
+from glorot.config import RunConfig
+from glorot.stats import (
+    PAPER_ALPHA,
+    MissingPredictions,
+    Resamples,
+    binomial_two_sided,
+    mcnemar,
+    p_vs_best,
+    wrong,
 )
-def test_normal_tail_matches_the_table(z, tail):
-    assert normal_sf(z) == pytest.approx(tail, rel=1e-8)
+from glorot.train import Run
 
 
-def test_z_test_of_a_hand_computed_example():
-    # 50% vs 40% on 100 examples each: pooled 0.45, se = sqrt(0.45·0.55·0.02) = 0.0703562.
-    t = two_proportion_z(0.5, 100, 0.4, 100)
-    assert t.z == pytest.approx(0.1 / math.sqrt(0.45 * 0.55 * 0.02))
-    assert t.z == pytest.approx(1.421338, abs=1e-6)
-    assert t.p == pytest.approx(0.155218, abs=1e-6)
-    assert two_proportion_z(0.4, 100, 0.5, 100).z == pytest.approx(-t.z)
+def test_exact_binomial_tail_by_hand():
+    # X ~ Bin(10, 1/2): P(X <= 1) = 11/1024, two-sided 22/1024.
+    assert binomial_two_sided(1, 10) == pytest.approx(22 / 1024)
+    assert binomial_two_sided(9, 10) == pytest.approx(22 / 1024)
+    assert binomial_two_sided(5, 10) == 1.0 and binomial_two_sided(0, 0) == 1.0
 
 
-@pytest.mark.parametrize(("a", "n1", "c", "n2"), [(45, 100, 30, 120), (1627, 10_000, 1560, 10_000)])
-def test_z_squared_is_the_chi_square_of_the_2x2_table(a, n1, c, n2):
-    # The pooled z-test equals Pearson's chi-square test (1 d.o.f., no continuity correction) of
-    # the table [[a, n1 - a], [c, n2 - c]]: chi2 = N (ad - bc)^2 / (row and column products).
-    b, d = n1 - a, n2 - c
-    chi2 = (n1 + n2) * (a * d - b * c) ** 2 / ((a + b) * (c + d) * (a + c) * (b + d))
-    t = two_proportion_z(a / n1, n1, c / n2, n2)
-    assert t.z**2 == pytest.approx(chi2)
-    assert t.p == pytest.approx(math.erfc(math.sqrt(chi2 / 2)))
+def test_exact_binomial_tail_of_a_large_count_matches_the_normal_approximation():
+    # 2,000 discordant examples split 1,100 / 900: z = 200 / sqrt(2000) = 4.47 (continuity: 4.45).
+    p = binomial_two_sided(900, 2000)
+    assert p == pytest.approx(math.erfc((100 - 0.5) / math.sqrt(500) / math.sqrt(2)), rel=0.05)
+    assert p < PAPER_ALPHA
 
 
-def test_level_holds_under_the_null_by_simulation():
-    # Two runs with the same true error: a test at level 0.05 rejects about 5% of the time.
+def test_mcnemar_counts_discordant_examples_over_seeds():
+    a = np.array([[1, 1, 0, 0, 1], [1, 0, 0, 0, 0]], dtype=bool)
+    b = np.array([[1, 0, 0, 1, 0], [0, 0, 0, 0, 0]], dtype=bool)
+    t = mcnemar(a, b)
+    assert (t.b, t.c) == (3, 1) and t.p == pytest.approx(binomial_two_sided(1, 4))
+    assert "3/1 discordant" in t.text
+    with pytest.raises(ValueError, match="same seeds"):
+        mcnemar(a, b[:1])
+
+
+def test_p_vs_best_is_one_for_the_best_and_small_for_a_clearly_worse_model():
     rng = np.random.default_rng(0)
-    n, e = 2_000, 0.3
-    errors = rng.binomial(n, e, size=(4_000, 2)) / n
-    rejected = np.mean([two_proportion_z(a, n, b, n).p < 0.05 for a, b in errors])
-    assert 0.04 < rejected < 0.06
+    good = rng.random((3, 2000)) < 0.10
+    bad = good | (rng.random((3, 2000)) < 0.05)  # wrong wherever good is, and more
+    close = good ^ (rng.random((3, 2000)) < 0.002)
+    p = p_vs_best({"good": good, "bad": bad, "close": close})
+    assert p["good"] == 1.0 and p["bad"] < 1e-10 and p["close"] > PAPER_ALPHA
 
 
-def test_equal_extremes_do_not_differ():
-    assert two_proportion_z(0.0, 10, 0.0, 20).p == 1.0
-    assert two_proportion_z(1.0, 10, 1.0, 20).p == 1.0
+def test_bootstrap_interval_of_one_error_is_the_binomial_one():
+    n = 4000
+    w = np.zeros(n, dtype=bool)
+    w[: n // 5] = True  # 20% wrong
+    iv = Resamples({"m": w}).interval(lambda d: d["m"])
+    se = math.sqrt(0.2 * 0.8 / n)
+    assert iv.estimate == pytest.approx(0.2)
+    # ±2.81 standard errors for a 99.5% interval.
+    assert iv.hi - iv.estimate == pytest.approx(2.807 * se, rel=0.1)
+    assert iv.estimate - iv.lo == pytest.approx(2.807 * se, rel=0.1)
+    assert iv.level == 1 - PAPER_ALPHA
 
 
-@pytest.mark.parametrize(("e", "n", "match"), [(16.3, 100, "percentage"), (0.1, 0, ">= 1")])
-def test_bad_input_is_named(e, n, match):
-    with pytest.raises(ValueError, match=match):
-        two_proportion_z(e, n, 0.1, 100)
+def test_bootstrap_is_paired_identical_models_differ_by_exactly_zero():
+    rng = np.random.default_rng(1)
+    a = rng.random(1000) < 0.3
+    b = a.copy()
+    iv = Resamples({"a": a, "b": b}).interval(lambda d: np.asarray(d["a"]) - d["b"])
+    assert iv.lo == iv.hi == 0.0
 
 
-def test_column_against_its_best():
-    # Table 1's Shapeset column as if each had been measured on 10,000 test examples.
-    column = {"Softsign": 0.1627, "Softsign N": 0.1606, "Tanh": 0.2715, "Tanh N": 0.1560}
-    p = p_vs_best(column, 10_000)
-    assert p["Tanh N"] == 1.0
-    assert p["Tanh"] == pytest.approx(two_proportion_z(0.2715, 10_000, 0.1560, 10_000).p)
-    assert differs_from_best(column, 10_000) == {
-        "Softsign": False,  # 0.67 points on 10,000: z ≈ 1.3
-        "Softsign N": False,
-        "Tanh": True,
-        "Tanh N": False,
-    }
-    assert PAPER_ALPHA == 0.005
+def test_bootstrap_is_deterministic():
+    w = np.random.default_rng(2).random((2, 500)) < 0.4
+    one = Resamples({"m": w}).interval(lambda d: d["m"])
+    assert Resamples({"m": w}).interval(lambda d: d["m"]) == one
 
 
-def test_a_diverged_run_is_compared_with_nothing():
-    p = p_vs_best({"a": 0.2, "b": math.nan, "c": 0.5}, 500)
-    assert p["a"] == 1.0 and math.isnan(p["b"]) and p["c"] < PAPER_ALPHA
-    assert all(math.isnan(v) for v in p_vs_best({"a": math.nan}, 500).values())
+def _run(pred, true, seed=0, diverged=None):
+    cfg = RunConfig(width=8, updates=10, n_test=len(true), seed=seed)
+    evals = {"updates": np.array([10]), "test_pred": pred, "test_true": true}
+    return Run(cfg, {"updates": np.array([10])}, evals, diverged)
+
+
+def test_wrong_compares_predictions_with_labels_per_seed():
+    true = np.array([0, 1, 2, 3], dtype=np.uint8)
+    runs = [_run(np.array([0, 1, 0, 3], np.uint8), true), _run(true.copy(), true, 1)]
+    assert wrong(runs).tolist() == [[False, False, True, False], [False] * 4]
+    assert wrong([_run(true, true, diverged=5)]).all()  # a diverged run answers nothing
+
+
+def test_wrong_names_a_record_without_predictions_and_what_to_do():
+    run = _run(np.zeros(3, np.uint8), np.zeros(3, np.uint8))
+    del run.evals["test_pred"]
+    with pytest.raises(MissingPredictions, match=r"evals\['test_pred'\].*delete"):
+        wrong([run])
+
+
+def test_wrong_refuses_runs_tested_on_other_examples():
+    a = _run(np.zeros(3, np.uint8), np.zeros(3, np.uint8))
+    b = _run(np.zeros(3, np.uint8), np.ones(3, np.uint8), seed=1)
+    with pytest.raises(ValueError, match="one test set"):
+        wrong([a, b])

@@ -3,8 +3,14 @@
 The checks live beside this module, one module per part of the paper (``shapeset``, ``saturation``,
 ``gradients``, ``errors``); each ``check_*`` function takes measured arrays (or run records) and returns
 a :class:`ClaimResult`.
-A verdict is PASS only when the criterion holds at the scale that was run; a claim that needs more
-updates than the run had says NOT_REACHED, with how far the run got.
+
+Every verdict comes from one policy, :func:`decide` (:data:`POLICY`). A criterion is made of
+conditions; each condition says whether it holds, whether the data tell that from noise (a paired
+test at p < 0.005 where models are compared, the :data:`ROUNDING` band around a threshold where a
+single measurement is compared with one), and whether the run could refute it (a claim about late
+training cannot be refuted by a short run). ✔ needs every condition to hold significantly; ✗ needs
+one condition broken significantly by a run that could refute it; anything else is "not reached at
+this scale", with what would settle it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import enum
 import importlib
 import json
 import pkgutil
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -100,11 +107,87 @@ class ClaimResult:
         )
 
 
-def verdict(ok: bool, reached: bool = True) -> Verdict:
-    """PASS/FAIL when the run reached the regime the claim is about, NOT_REACHED otherwise."""
-    if not reached:
-        return Verdict.NOT_REACHED
-    return Verdict.PASS if ok else Verdict.FAIL
+POLICY = (
+    "✔ only when every condition of the criterion holds and is significant; ✗ only when a "
+    "condition's opposite is significant in a run that could refute it; otherwise not reached at "
+    "this scale, with what would settle it"
+)
+# A measurement within this relative distance of its threshold is not told from it: rounding (one
+# thread or two, another CPU) moves the stored statistics by about 1e-4 relative, ten times less.
+ROUNDING = 1e-3
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of a criterion, as :func:`decide` weighs it.
+
+    ``holds``: it holds on the measured values; ``significant``: the data tell the side it falls on
+    from noise; ``refutable``: a failure here would count against the claim at this scale (False
+    while the run is shorter than the regime the claim is about); ``settle``: what would decide it
+    when it is not significant or not refutable."""
+
+    name: str
+    holds: bool
+    significant: bool = True
+    refutable: bool = True
+    settle: str = ""
+
+
+def beyond(
+    name: str, value: float, threshold: float, above: bool, scale: float | None = None, **kw
+) -> Condition:
+    """The condition ``value > threshold`` (``above``) or ``value < threshold`` on one
+    measurement: significant when the value lies outside the :data:`ROUNDING` band around the
+    threshold, relative to ``scale`` (default ``|threshold|``; give the size of the compared values
+    when the threshold is 0). A NaN value holds nothing and is significant for nothing."""
+    holds = value > threshold if above else value < threshold
+    band = ROUNDING * (abs(threshold) if scale is None else abs(scale))
+    significant = abs(value - threshold) > max(band, 1e-12)
+    kw.setdefault("settle", f"a measurement further than {ROUNDING:g} relative from {threshold:g}")
+    return Condition(name, bool(holds), bool(significant), **kw)
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    note: str  # what would settle it (NOT_REACHED), or which conditions decided it
+
+
+def decide(conditions: Iterable[Condition]) -> Decision:
+    """The one verdict policy of every claim (:data:`POLICY`).
+
+    PASS when every condition holds significantly; FAIL when some condition is broken, significantly,
+    and refutable at this scale; NOT_REACHED otherwise, with the ``settle`` text of each condition
+    left undecided."""
+    conditions = list(conditions)
+    if not conditions:
+        raise ValueError("a claim needs at least one condition to be decided")
+    refuted = [c for c in conditions if not c.holds and c.significant and c.refutable]
+    if refuted:
+        return Decision(Verdict.FAIL, "broken: " + "; ".join(c.name for c in refuted))
+    if all(c.holds and c.significant for c in conditions):
+        return Decision(Verdict.PASS, "")
+    by_settle: dict[str, list[str]] = {}
+    for c in conditions:
+        if not (c.holds and c.significant):
+            by_settle.setdefault(c.settle, []).append(c.name)
+    settle = ["; ".join(names) + (f" ({how})" if how else "") for how, names in by_settle.items()]
+    return Decision(Verdict.NOT_REACHED, "to settle: " + "; ".join(settle))
+
+
+def judge(
+    id_: str,
+    criterion: str,
+    measured: str,
+    conditions: Iterable[Condition],
+    scale: str = "",
+    figure: str = "",
+) -> ClaimResult:
+    """A :class:`ClaimResult` whose verdict is :func:`decide` of ``conditions``; the decision's
+    note (what broke it, or what would settle it) ends the measured text."""
+    d = decide(conditions)
+    measured = f"{measured}; {d.note}" if d.note else measured
+    return ClaimResult(id_, criterion, measured, d.verdict, scale, figure)
 
 
 def save_results(results: list[ClaimResult], path: str | Path) -> None:

@@ -1,33 +1,34 @@
 """Claims C13-C16: the test errors of Table 1 and Figs. 11, 12 (§5).
 
-Errors are in percent, as in Table 1. The checks take the errors of the five models of Table 1 by
-their Table 1 names (``Softsign``, ``Softsign N``, ``Tanh``, ``Tanh N``, ``Sigmoid``) and the number
-of updates the runs had; :func:`evaluate` gathers them from the stored runs of a profile.
+Errors are in percent, as in Table 1. The checks take, for each of the five models of Table 1 by
+its Table 1 name (``Softsign``, ``Softsign N``, ``Tanh``, ``Tanh N``, ``Sigmoid``), which test
+examples each seed got wrong ((seeds, examples) booleans, :func:`glorot.stats.wrong`), and the
+number of updates the runs had; :func:`evaluate` gathers them from the stored runs of a profile.
+A diverged run counts as wrong on every example.
 
-The paper's errors are those of networks trained for millions of updates. A run is "long enough"
-when it had at least ``REACHED_FRACTION`` of the paper's updates, and its networks "have learned"
-when the best of them is at least ``LEARNED`` points below a constant guess. C13, C15 and C16
-compare models with each other, which means something only once they have learned: an ordering
-that holds then is reported as holding (✔ at that scale, even in a shorter run); one that does not
-hold, or any ordering of networks still at chance, is NOT_REACHED unless the run was long enough.
-C14 compares with the paper's own numbers, which only a run of the paper's length can match: below
-it the verdict is NOT_REACHED whatever the numbers.
+Every sign of the paper's statements becomes a condition on a statistic of the errors, judged by
+its paired-bootstrap interval at p < 0.005 (:mod:`glorot.stats`) under the one verdict policy of
+:func:`glorot.claims.decide`. The paper's errors are those of networks trained for millions of
+updates: a run shorter than ``REACHED_FRACTION`` of the paper's cannot refute a claim (it is
+"not reached" unless the claim already holds significantly), and an ordering counts only once the
+best network is ``LEARNED`` points below a constant guess.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from IPython.display import Markdown
 
-from glorot.claims import ClaimResult, Verdict, verdict
+from glorot.claims import ClaimResult, Condition, judge
 from glorot.config import PROFILES, Profile, get_profile
-from glorot.experiments import TABLE1, row_label
+from glorot.experiments import TABLE1, Selection, row_label
 from glorot.shapeset import constant_guess_error
-from glorot.stats import PAPER_ALPHA, p_vs_best, two_proportion_z
+from glorot.stats import PAPER_ALPHA, Resamples, mcnemar, p_vs_best, wrong
 from glorot.train import Run
 
 ROWS: tuple[str, ...] = tuple(row_label(a, i) for a, i in TABLE1)
@@ -68,40 +69,91 @@ def _long_enough(updates: int, paper_updates: int = PAPER_UPDATES) -> bool:
     return updates >= REACHED_FRACTION * paper_updates
 
 
-def _learned(errors: Mapping[str, float], chance: float) -> bool:
-    return min((e for e in errors.values() if e == e), default=math.inf) <= chance - LEARNED
-
-
-def _ordering_verdict(
-    ok: bool, learned: bool, updates: int, paper_updates: int = PAPER_UPDATES
-) -> Verdict:
-    """An ordering's verdict: judged in a long enough run; in a shorter one ✔ only once the
-    networks have learned and the ordering holds, NOT_REACHED otherwise."""
-    return verdict(ok, reached=_long_enough(updates, paper_updates) or (learned and ok))
-
-
-def _not_learned_note(learned: bool, chance: float) -> str:
-    return "" if learned else f"; no model is yet {LEARNED:g} points below chance ({chance:.1f})"
-
-
-def _fmt(errors: Mapping[str, float]) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in errors.items())
-
-
-def _missing_rows(errors: Mapping[str, float]) -> None:
-    missing = [r for r in ROWS if r not in errors]
+def _missing_rows(outcomes: Mapping[str, np.ndarray]) -> None:
+    missing = [r for r in ROWS if r not in outcomes]
     if missing:
         raise ValueError(
-            f"errors of {', '.join(missing)} missing; give all five rows of Table 1: "
+            f"outcomes of {', '.join(missing)} missing; give all five rows of Table 1: "
             f"{', '.join(ROWS)}"
         )
+
+
+def _fmt(outcomes: Mapping[str, np.ndarray]) -> str:
+    """Each model's test error (%): mean ± sd over seeds when there are several."""
+    parts = []
+    for r, w in outcomes.items():
+        per_seed = 100 * np.atleast_2d(w).mean(axis=1)
+        sd = f" ± {per_seed.std(ddof=1):.2f}" if per_seed.size > 1 else ""
+        parts.append(f"{r} {per_seed.mean():.2f}{sd}")
+    return ", ".join(parts)
+
+
+def _seeds(outcomes: Mapping[str, np.ndarray]) -> str:
+    first = np.atleast_2d(next(iter(outcomes.values())))
+    s, n = first.shape
+    return f"{s} seed{'s' * (s > 1)} × {n:,} test examples"
+
+
+# A condition on the errors (in points of %): its name, the statistic of {model: error rates}
+# (fractions; floats or arrays over resamples), the threshold, and whether it must be above it.
+Spec = tuple[str, Callable[[Mapping[str, Any]], Any], float, bool]
+
+
+def _judged(
+    resamples: Resamples, specs: Sequence[Spec], refutable: bool, settle: str
+) -> tuple[list[Condition], list[str]]:
+    """Each spec as a :class:`~glorot.claims.Condition` judged by its paired-bootstrap interval
+    (significant when the interval excludes the threshold), and a text per condition."""
+    conditions, texts = [], []
+    for name, statistic, threshold, above in specs:
+        iv = resamples.interval(statistic)
+        holds = iv.estimate > threshold if above else iv.estimate < threshold
+        significant = iv.lo > threshold or iv.hi < threshold
+        conditions.append(Condition(name, bool(holds), bool(significant), refutable, settle))
+        texts.append(f"{name}: {iv.estimate:.2f} [{iv.lo:.2f}, {iv.hi:.2f}]")
+    return conditions, texts
+
+
+def _pts(row: str):
+    return lambda d: 100 * d[row]
+
+
+def _gap(a: str, b: str):
+    return lambda d: 100 * (d[a] - d[b])
+
+
+def _best(rows: Sequence[str]):
+    return lambda d: 100 * np.minimum.reduce([np.asarray(d[r]) for r in rows])
+
+
+def _learned_spec(chance: float) -> Spec:
+    return (
+        f"best model {LEARNED:g} points below chance {chance:.1f}",
+        _best(ROWS),
+        chance - LEARNED,
+        False,
+    )
+
+
+def _settle(updates: int, paper_updates: int = PAPER_UPDATES) -> str:
+    more = "more seeds or test examples"
+    if _long_enough(updates, paper_updates):
+        return more
+    return f"{more}, or runs of ≥ {REACHED_FRACTION * paper_updates:,.0f} updates"
+
+
+def _interval_note() -> str:
+    return (
+        f"bracketed: {1 - PAPER_ALPHA:.1%} paired-bootstrap interval over test examples, seeds "
+        "pooled (glorot.stats)"
+    )
 
 
 # ---- the checks --------------------------------------------------------------------------------
 
 
 def check_c13(
-    errors: Mapping[str, float],
+    outcomes: Mapping[str, np.ndarray],
     updates: int,
     *,
     near: float = NEAR,
@@ -109,143 +161,167 @@ def check_c13(
     gap: float = GAP,
     chance: float = SHAPESET_CHANCE,
     chance_margin: float = CHANCE_MARGIN,
-    n_test: int | None = None,
     scale: str = "",
 ) -> ClaimResult:
     """C13 (Fig. 11, Table 1): Tanh N ≤ Softsign N ≈ Softsign < Tanh ≪ Sigmoid, sigmoid near chance.
 
-    Read as five conditions on the Shapeset test errors (points of %): Tanh N ≤ Softsign N +
-    ``near`` ("≤" up to noise); |Softsign − Softsign N| ≤ ``tie`` ("≈"); both softsigns < Tanh;
-    Sigmoid ≥ Tanh + ``gap`` ("≪"); Sigmoid ≥ ``chance`` − ``chance_margin`` ("near chance").
-
-    With ``n_test`` (the test examples behind each error) the strict order "both softsigns < Tanh"
-    must also be significant under the paper's test (p < 0.005, :mod:`glorot.stats`): an order the
-    test set cannot tell from noise has not been reached, however the means fall.
+    ``outcomes``: {Table 1 row: (seeds, test examples) booleans, True = misclassified}
+    (:func:`glorot.stats.wrong`). Read as conditions on the Shapeset test errors (points of %):
+    Tanh N − Softsign N < ``near`` ("≤" up to noise); |Softsign − Softsign N| < ``tie`` ("≈"); each
+    softsign < Tanh; Sigmoid − Tanh > ``gap`` ("≪"); Sigmoid > ``chance`` − ``chance_margin``
+    ("near chance"); and the best model ≥ ``LEARNED`` points below chance (an ordering of networks
+    at chance says nothing). Each is judged by its paired-bootstrap interval at p < 0.005
+    (:mod:`glorot.stats`) under :func:`glorot.claims.decide`; a run shorter than
+    ``REACHED_FRACTION`` of the paper's cannot refute it.
     """
-    _missing_rows(errors)
-    e = errors
-    parts = {
-        f"Tanh N ≤ Softsign N + {near:g}": e["Tanh N"] <= e["Softsign N"] + near,
-        f"|Softsign − Softsign N| ≤ {tie:g}": abs(e["Softsign"] - e["Softsign N"]) <= tie,
-        "Softsign, Softsign N < Tanh": max(e["Softsign"], e["Softsign N"]) < e["Tanh"],
-        f"Sigmoid ≥ Tanh + {gap:g}": e["Sigmoid"] >= e["Tanh"] + gap,
-        f"Sigmoid ≥ chance {chance:.1f} − {chance_margin:g}": e["Sigmoid"]
-        >= chance - chance_margin,
-    }
-    ok = all(parts.values())
-    learned = _learned(e, chance)
-    broken = [k for k, v in parts.items() if not v]
-    note, separated = "", True
-    if n_test is not None:
-        p = max(
-            two_proportion_z(e[row] / 100, n_test, e["Tanh"] / 100, n_test).p
-            for row in ("Softsign", "Softsign N")
-        )
-        separated = p < PAPER_ALPHA
-        note = f"; softsigns vs Tanh p = {p:.2g} on {n_test:,} test examples"
-    verdict_ = _ordering_verdict(ok and separated, learned, updates)
-    return ClaimResult(
-        id="C13",
-        criterion="; ".join(parts)
-        + " (test error, %)"
-        + (f"; the softsigns' lead over Tanh significant at p < {PAPER_ALPHA}" if n_test else ""),
-        measured=f"{_fmt(e)} after {updates:,} updates"
-        + (f"; broken: {'; '.join(broken)}" if broken else "")
-        + note
-        + _not_learned_note(learned, chance),
-        verdict=verdict_,
+    _missing_rows(outcomes)
+    R = Resamples(outcomes)
+    specs: list[Spec] = [
+        (f"Tanh N − Softsign N < {near:g}", _gap("Tanh N", "Softsign N"), near, False),
+        (f"Softsign − Softsign N < {tie:g}", _gap("Softsign", "Softsign N"), tie, False),
+        (f"Softsign − Softsign N > −{tie:g}", _gap("Softsign", "Softsign N"), -tie, True),
+        ("Softsign − Tanh < 0", _gap("Softsign", "Tanh"), 0.0, False),
+        ("Softsign N − Tanh < 0", _gap("Softsign N", "Tanh"), 0.0, False),
+        (f"Sigmoid − Tanh > {gap:g}", _gap("Sigmoid", "Tanh"), gap, True),
+        (
+            f"Sigmoid > chance {chance:.1f} − {chance_margin:g}",
+            _pts("Sigmoid"),
+            chance - chance_margin,
+            True,
+        ),
+        _learned_spec(chance),
+    ]
+    conditions, texts = _judged(R, specs, _long_enough(updates), _settle(updates))
+    tests = [mcnemar(outcomes[r], outcomes["Tanh"]) for r in ("Softsign", "Softsign N")]
+    return judge(
+        "C13",
+        "; ".join(s[0] for s in specs) + " (test error, points of %), each significant at "
+        f"p < {PAPER_ALPHA} (paired bootstrap over test examples); runs shorter than "
+        f"{REACHED_FRACTION:.0%} of the paper's cannot refute it",
+        measured=f"{_fmt(outcomes)} ({_seeds(outcomes)}) after {updates:,} updates; "
+        + "; ".join(texts)
+        + f"; softsigns vs Tanh: {tests[0].text}, {tests[1].text}; {_interval_note()}",
+        conditions=conditions,
         scale=scale,
         figure=FIGURE,
     )
 
 
 def check_c14(
-    errors: Mapping[str, float],
+    outcomes: Mapping[str, np.ndarray],
     updates: int,
     *,
     paper: Mapping[str, float] = PAPER_TABLE1["shapeset"],
     points: float = FEW_POINTS,
     scale: str = "",
 ) -> ClaimResult:
-    """C14 (Table 1): every Shapeset test error within ``points`` percentage points of the paper's.
-
-    Only a run of the paper's length can be expected to match its numbers: with fewer than
-    ``REACHED_FRACTION`` of the paper's updates the verdict is NOT_REACHED.
+    """C14 (Table 1): every Shapeset test error within ``points`` percentage points of the paper's,
+    judged by each error's paired-bootstrap interval; only a run of at least ``REACHED_FRACTION``
+    of the paper's updates can refute it (a shorter one has not yet reached the paper's numbers).
     """
-    _missing_rows(errors)
-    dev = {r: errors[r] - paper[r] for r in ROWS}
-    worst = max(ROWS, key=lambda r: -math.inf if dev[r] != dev[r] else abs(dev[r]))
-    ok = all(abs(d) <= points for d in dev.values())
-    return ClaimResult(
-        id="C14",
-        criterion=f"|ours − Table 1| ≤ {points:g} points for all five models (Shapeset); "
-        f"judged only after ≥ {REACHED_FRACTION:.0%} of the paper's {PAPER_UPDATES:,} updates",
-        measured="ours − paper: "
-        + ", ".join(f"{r} {d:+.2f}" for r, d in dev.items())
-        + f" (largest: {worst}); after {updates:,} updates",
-        verdict=verdict(ok, reached=_long_enough(updates)),
+    _missing_rows(outcomes)
+    R = Resamples(outcomes)
+    specs: list[Spec] = [
+        (
+            f"|{r} − {paper[r]:.2f}| < {points:g}",
+            (lambda d, r=r: np.abs(100 * np.asarray(d[r]) - paper[r])),
+            points,
+            False,
+        )
+        for r in ROWS
+    ]
+    conditions, texts = _judged(R, specs, _long_enough(updates), _settle(updates))
+    return judge(
+        "C14",
+        f"|ours − Table 1| < {points:g} points for all five models (Shapeset), each significant "
+        f"at p < {PAPER_ALPHA}; runs shorter than {REACHED_FRACTION:.0%} of the paper's "
+        f"{PAPER_UPDATES:,} updates cannot refute it",
+        measured=f"{_fmt(outcomes)} ({_seeds(outcomes)}) after {updates:,} updates; "
+        + "; ".join(texts)
+        + f"; {_interval_note()}",
+        conditions=conditions,
         scale=scale,
         figure=FIGURE,
     )
 
 
+def _robustness(d):
+    """|Tanh − Tanh N| − |Softsign − Softsign N| in points: > 0 when softsign is the more robust."""
+    return 100 * (
+        np.abs(np.asarray(d["Tanh"]) - d["Tanh N"])
+        - np.abs(np.asarray(d["Softsign"]) - d["Softsign N"])
+    )
+
+
 def check_c15(
-    errors: Mapping[str, float],
+    outcomes: Mapping[str, np.ndarray],
     updates: int,
     *,
     chance: float = SHAPESET_CHANCE,
     scale: str = "",
 ) -> ClaimResult:
     """C15 (§5): softsign is more robust to the init than tanh,
-    |Softsign − Softsign N| < |Tanh − Tanh N| (Shapeset test errors)."""
-    _missing_rows(errors)
-    soft = abs(errors["Softsign"] - errors["Softsign N"])
-    tanh = abs(errors["Tanh"] - errors["Tanh N"])
-    ok = soft < tanh
-    learned = _learned(errors, chance)
-    return ClaimResult(
-        id="C15",
-        criterion="|Softsign − Softsign N| < |Tanh − Tanh N| (Shapeset test error, points)",
-        measured=f"|Softsign − Softsign N| = {soft:.2f}, |Tanh − Tanh N| = {tanh:.2f} "
-        f"after {updates:,} updates" + _not_learned_note(learned, chance),
-        verdict=_ordering_verdict(ok, learned, updates),
+    |Tanh − Tanh N| − |Softsign − Softsign N| > 0 (Shapeset test errors), judged like C13 by its
+    paired-bootstrap interval, once the best model has learned."""
+    _missing_rows(outcomes)
+    R = Resamples(outcomes)
+    specs: list[Spec] = [
+        ("|Tanh − Tanh N| − |Softsign − Softsign N| > 0", _robustness, 0.0, True),
+        _learned_spec(chance),
+    ]
+    conditions, texts = _judged(R, specs, _long_enough(updates), _settle(updates))
+    soft, tanh = (
+        mcnemar(outcomes["Softsign"], outcomes["Softsign N"]),
+        mcnemar(outcomes["Tanh"], outcomes["Tanh N"]),
+    )
+    return judge(
+        "C15",
+        "|Tanh − Tanh N| − |Softsign − Softsign N| > 0 (Shapeset test error, points), significant "
+        f"at p < {PAPER_ALPHA} (paired bootstrap), once a model is {LEARNED:g} points below chance",
+        measured=f"{_fmt(outcomes)} ({_seeds(outcomes)}) after {updates:,} updates; "
+        + "; ".join(texts)
+        + f"; Softsign vs Softsign N {soft.text}; Tanh vs Tanh N {tanh.text}; {_interval_note()}",
+        conditions=conditions,
         scale=scale,
         figure=FIGURE,
     )
 
 
-def finite_ordering(errors: Mapping[str, float], close: float = CLOSE) -> dict[str, bool]:
-    """The ordering Table 1 shows on MNIST and CIFAR-10, as three conditions: Sigmoid is the worst;
-    Tanh N ≤ Tanh; Tanh N is the best up to ``close`` × the column's spread (worst − best), a
-    tolerance that scales with the column (MNIST's errors differ by tenths of a point)."""
-    _missing_rows(errors)
-    e = errors
-    others = [e[r] for r in ROWS if r != "Sigmoid"]
-    spread = max(e.values()) - min(e.values())
-    return {
-        "Sigmoid worst": e["Sigmoid"] > max(others),
-        "Tanh N ≤ Tanh": e["Tanh N"] <= e["Tanh"],
-        f"Tanh N best (within {close:g} × spread)": e["Tanh N"] <= min(e.values()) + close * spread,
-    }
+def finite_specs(close: float = CLOSE) -> list[Spec]:
+    """The ordering Table 1 shows on MNIST and CIFAR-10, as conditions: Sigmoid worse than each
+    other model; Tanh N < Tanh; Tanh N the best up to ``close`` × the column's spread (worst −
+    best), a tolerance that scales with the column (MNIST's errors differ by tenths of a point);
+    and the best model ``LEARNED`` points below ``FINITE_CHANCE``."""
+
+    def near_best(d):
+        e = [np.asarray(d[r]) for r in ROWS]
+        lo, hi = np.minimum.reduce(e), np.maximum.reduce(e)
+        return 100 * (np.asarray(d["Tanh N"]) - lo - close * (hi - lo))
+
+    return [
+        *((f"Sigmoid − {r} > 0", _gap("Sigmoid", r), 0.0, True) for r in ROWS if r != "Sigmoid"),
+        ("Tanh N − Tanh < 0", _gap("Tanh N", "Tanh"), 0.0, False),
+        (f"Tanh N − best − {close:g} × spread < 0", near_best, 0.0, False),
+        _learned_spec(FINITE_CHANCE),
+    ]
 
 
 def check_c16(
-    columns: Mapping[str, Mapping[str, float]],
+    columns: Mapping[str, Mapping[str, np.ndarray]],
     updates: int,
     *,
     missing: Mapping[str, str] | None = None,
-    stand_in: Mapping[str, Mapping[str, float]] | None = None,
+    stand_in: Mapping[str, Mapping[str, np.ndarray]] | None = None,
     scale: str = "",
 ) -> ClaimResult:
     """C16 (Fig. 12, Table 1): the same qualitative ordering on MNIST and CIFAR-10.
 
-    ``columns``: {data set: errors} for the finite sets of Table 1 that were run (``FINITE``);
-    ``missing``: {data set: why it was not run}. The criterion (:func:`finite_ordering`) must hold
-    on every column run; with neither MNIST nor CIFAR-10 present the verdict is NOT_REACHED.
-    Chance on these balanced ten-class sets is ``FINITE_CHANCE``; the rule of the module docstring
-    applies, with the paper's length of a finite-set run ``PROFILES["paper"].finite_updates``.
-    ``stand_in`` (Fashion-MNIST) adds a remark on its ordering and never counts: it is another
-    data set, not MNIST.
+    ``columns``: {data set: outcomes} for the finite sets of Table 1 that were run (``FINITE``);
+    ``missing``: {data set: why it was not run}. Every condition of :func:`finite_specs` on every
+    column run is judged like C13; runs shorter than ``REACHED_FRACTION`` of the paper profile's
+    finite-set length cannot refute it. With neither MNIST nor CIFAR-10 present nothing is
+    compared and the verdict is NOT_REACHED. ``stand_in`` (Fashion-MNIST) adds a remark on its
+    ordering and never counts: it is another data set, not MNIST.
     """
     foreign = set(columns) - set(FINITE)
     if foreign:
@@ -254,37 +330,43 @@ def check_c16(
             "Table 1 (pass a stand-in as stand_in=)"
         )
     missing = dict(missing or {})
-    notes = []
-    ok, learned = bool(columns), bool(columns)
-    for name, errors in columns.items():
-        parts = finite_ordering(errors)
-        ok = ok and all(parts.values())
-        learned = learned and _learned(errors, FINITE_CHANCE)
-        broken = [k for k, v in parts.items() if not v]
-        notes.append(
-            f"{TITLES[name]}: {_fmt(errors)}"
-            + (f" (broken: {'; '.join(broken)})" if broken else " (ordering holds)")
-            + _not_learned_note(_learned(errors, FINITE_CHANCE), FINITE_CHANCE)
+    paper_updates = PROFILES["paper"].finite_updates
+    refutable = _long_enough(updates, paper_updates)
+    conditions, notes = [], []
+    for name, outcomes in columns.items():
+        _missing_rows(outcomes)
+        own, texts = _judged(
+            Resamples(outcomes), finite_specs(), refutable, _settle(updates, paper_updates)
         )
+        conditions += [replace(c, name=f"{TITLES[name]}: {c.name}") for c in own]
+        notes.append(f"{TITLES[name]}: {_fmt(outcomes)} ({_seeds(outcomes)}); " + "; ".join(texts))
     notes += [f"{TITLES[name]} absent" for name in FINITE if name in missing]
-    for name, errors in (stand_in or {}).items():
-        parts = finite_ordering(errors)
-        holds = "holds" if all(parts.values()) else "broken"
-        notes.append(f"stand-in ordering on {TITLES[name]}, not counted: {holds}")
+    for name, outcomes in (stand_in or {}).items():
+        e = {r: float(np.mean(w)) for r, w in outcomes.items()}
+        holds = all(
+            spec[1](e) > spec[2] if spec[3] else spec[1](e) < spec[2] for spec in finite_specs()
+        )
+        notes.append(
+            f"stand-in ordering on {TITLES[name]}, not counted: {'holds' if holds else 'broken'}"
+        )
     if not columns:
         notes.insert(0, "neither MNIST nor CIFAR-10 is present, so nothing was compared")
-        judged = Verdict.NOT_REACHED
-    else:
-        judged = _ordering_verdict(ok, learned, updates, PROFILES["paper"].finite_updates)
-    return ClaimResult(
-        id="C16",
-        criterion="on each of MNIST and CIFAR-10 present: Sigmoid worst, Tanh N ≤ Tanh, Tanh N "
-        f"best within {CLOSE:g} × the column's spread (test error)",
-        measured="; ".join(notes) + (f"; after {updates:,} updates" if columns else ""),
-        verdict=judged,
+        conditions = [Condition("MNIST or CIFAR-10 run", False, False, settle=missing_help())]
+    return judge(
+        "C16",
+        "on each of MNIST and CIFAR-10 present: "
+        + "; ".join(s[0] for s in finite_specs())
+        + f" (test error, points), each significant at p < {PAPER_ALPHA} (paired bootstrap)",
+        measured="; ".join(notes)
+        + (f"; after {updates:,} updates; {_interval_note()}" if columns else ""),
+        conditions=conditions,
         scale=scale,
         figure=FIGURE,
     )
+
+
+def missing_help() -> str:
+    return "put the files in data/<name>/ (glorot data where mnist) and rebuild"
 
 
 # ---- our Table 1 from the runs -------------------------------------------------------------------
@@ -295,15 +377,46 @@ class Column:
     """Our Table 1 column on one data set: test errors (%) of the five models over seeds."""
 
     dataset: str
-    errors: dict[str, float]  # mean over the seeds that did not diverge (NaN if none)
-    lo: dict[str, float]  # lowest over seeds
-    hi: dict[str, float]  # highest over seeds
+    outcomes: dict[str, np.ndarray]  # row -> (seeds, test examples), True = misclassified
     lr: dict[str, float]  # learning rate of each model
-    n_test: int
     updates: int
     width: int
     seeds: tuple[int, ...]
     profile: str
+
+    def _per_seed(self, row: str) -> np.ndarray:
+        return 100 * self.outcomes[row].mean(axis=1)
+
+    @property
+    def errors(self) -> dict[str, float]:
+        """Mean test error (%) over seeds and examples."""
+        return {r: float(self._per_seed(r).mean()) for r in self.outcomes}
+
+    @property
+    def sd(self) -> dict[str, float]:
+        """Standard deviation over seeds of the test error (%); NaN with one seed."""
+        return {
+            r: float(self._per_seed(r).std(ddof=1)) if len(self.seeds) > 1 else math.nan
+            for r in self.outcomes
+        }
+
+    def sd_band(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(mean − sd, mean + sd) over seeds per model; the mean alone with one seed."""
+        sd = {r: 0.0 if math.isnan(v) else v for r, v in self.sd.items()}
+        e = self.errors
+        return {r: e[r] - sd[r] for r in e}, {r: e[r] + sd[r] for r in e}
+
+    @property
+    def lo(self) -> dict[str, float]:
+        return {r: float(self._per_seed(r).min()) for r in self.outcomes}
+
+    @property
+    def hi(self) -> dict[str, float]:
+        return {r: float(self._per_seed(r).max()) for r in self.outcomes}
+
+    @property
+    def n_test(self) -> int:
+        return int(next(iter(self.outcomes.values())).shape[1])
 
     @property
     def title(self) -> str:
@@ -319,8 +432,8 @@ class Column:
 
     @property
     def p_vs_best(self) -> dict[str, float]:
-        """p-value of each model's difference from the column's best (:mod:`glorot.stats`)."""
-        return p_vs_best({r: e / 100 for r, e in self.errors.items()}, self.n_test)
+        """McNemar's p of each model against the column's best, seeds pooled (glorot.stats)."""
+        return p_vs_best(self.outcomes)
 
     @property
     def significant(self) -> dict[str, bool]:
@@ -328,24 +441,15 @@ class Column:
 
 
 def column(dataset: str, runs: Mapping[tuple[str, str], Sequence[Run]], profile: str) -> Column:
-    """Summarise the runs of :func:`glorot.experiments.table1_runs` (or ``finite_runs``)."""
-    errors, lo, hi, lr = {}, {}, {}, {}
-    for (activation, init), model_runs in runs.items():
-        row = row_label(activation, init)
-        e = np.array([100 * r.final["test_error"] for r in model_runs])
-        finite = e[np.isfinite(e)]
-        errors[row] = float(finite.mean()) if finite.size else math.nan
-        lo[row] = float(finite.min()) if finite.size else math.nan
-        hi[row] = float(finite.max()) if finite.size else math.nan
-        lr[row] = model_runs[0].config.lr
+    """Summarise the runs of :func:`glorot.experiments.table1_runs` (or ``finite_runs``); each
+    record must carry its test predictions (:func:`glorot.stats.wrong`)."""
+    outcomes = {row_label(a, i): wrong(model_runs) for (a, i), model_runs in runs.items()}
+    lr = {row_label(a, i): model_runs[0].config.lr for (a, i), model_runs in runs.items()}
     first = next(iter(runs.values()))[0].config
     return Column(
         dataset=dataset,
-        errors=errors,
-        lo=lo,
-        hi=hi,
+        outcomes=outcomes,
         lr=lr,
-        n_test=first.n_test,
         updates=first.updates,
         width=first.width,
         seeds=tuple(r.config.seed for r in next(iter(runs.values()))),
@@ -361,15 +465,16 @@ def checks(
     """C13-C16 from our columns: ``finite`` holds the finite sets run (stand-ins included),
     ``missing`` says why the others were not."""
     paper_sets = {k: c for k, c in finite.items() if k in FINITE}
-    stand_ins = {k: c.errors for k, c in finite.items() if k not in FINITE}
+    stand_ins = {k: c.outcomes for k, c in finite.items() if k not in FINITE}
     finite_updates = min((c.updates for c in paper_sets.values()), default=0)
     finite_scale = "; ".join(f"{c.title} {c.scale}" for c in paper_sets.values())
+    s = shapeset
     return [
-        check_c13(shapeset.errors, shapeset.updates, n_test=shapeset.n_test, scale=shapeset.scale),
-        check_c14(shapeset.errors, shapeset.updates, scale=shapeset.scale),
-        check_c15(shapeset.errors, shapeset.updates, scale=shapeset.scale),
+        check_c13(s.outcomes, s.updates, scale=s.scale),
+        check_c14(s.outcomes, s.updates, scale=s.scale),
+        check_c15(s.outcomes, s.updates, scale=s.scale),
         check_c16(
-            {k: c.errors for k, c in paper_sets.items()},
+            {k: c.outcomes for k, c in paper_sets.items()},
             finite_updates,
             missing=missing,
             stand_in=stand_ins,
@@ -380,12 +485,14 @@ def checks(
 
 def missing_reason(dataset: str) -> str | None:
     """None when the files of ``dataset`` are present, else where to put them."""
-    from glorot.datasets import DataMissing, locate
+    from glorot.datasets import DataMissing, data_dir, locate
 
     try:
         locate(dataset)
     except DataMissing as err:
-        return str(err)
+        # The page names the repository's folder, never the absolute path of the machine that built it.
+        text = str(err).replace(str(data_dir()), "data")
+        return f"{text}; `glorot data where {dataset}` says where it is looked for"
     return None
 
 
@@ -416,12 +523,9 @@ def evaluate(profile: Profile | str) -> list[ClaimResult]:
 
 
 def _ours(c: Column, row: str) -> str:
-    e = c.errors[row]
-    if e != e:
-        return "diverged"
-    text = f"{e:.2f}"
+    text = f"{c.errors[row]:.2f}"
     if len(c.seeds) > 1:
-        text += f" ({c.lo[row]:.1f}–{c.hi[row]:.1f})"
+        text += f" ± {c.sd[row]:.2f}"
     return text + (" †" if c.significant[row] else "")
 
 
@@ -430,30 +534,31 @@ def table1_markdown(
     missing: Mapping[str, str] | None = None,
     paper: Mapping[str, Mapping[str, float]] = PAPER_TABLE1,
 ) -> Markdown:
-    """Table 1 side by side: the paper's test errors and ours (mean over seeds, with their range),
-    † where ours differs from the best of its column at p < 0.005; a last row gives the scale."""
+    """Table 1 side by side, one column per data set holding "paper / ours" (ours: mean ± sd over
+    seeds), † where ours differs from the best of its column at p < 0.005 (McNemar, seeds pooled);
+    the p-values and the scale of each of our columns follow the table, which stays narrow enough
+    for a page."""
     ours = {c.dataset: c for c in columns}
     missing = dict(missing or {})
     sets = [*paper, *(d for d in ours if d not in paper)]
     head, rule, rows = ["model"], ["---"], {r: [r] for r in ROWS}
-    scale = ["scale of ours"]
     for d in sets:
-        if d in paper:
-            head.append(f"{TITLES.get(d, d)} paper")
-            rule.append("---:")
-            for r in ROWS:
-                rows[r].append(f"{paper[d][r]:.2f}")
-            scale.append("")
-        head.append(f"{TITLES.get(d, d)} ours")
+        head.append(f"{TITLES.get(d, d)} ({'paper / ' if d in paper else ''}ours)")
         rule.append("---:")
         absent = "files absent" if d in missing else "not run" if d in RUNNABLE else "not public"
         for r in ROWS:
-            rows[r].append(_ours(ours[d], r) if d in ours else f"— ({absent})")
-        scale.append(ours[d].scale if d in ours else "")
-    lines = [head, rule, *rows.values(), scale]
+            mine = _ours(ours[d], r) if d in ours else f"— ({absent})"
+            rows[r].append(f"{paper[d][r]:.2f} / {mine}" if d in paper else mine)
+    lines = [head, rule, *rows.values()]
+    scales = "".join(f"\n- {c.title}: {c.scale}" for c in columns)
+    pvalues = "".join(
+        f"\n- {c.title}: " + ", ".join(f"{r} {p:.2g}" for r, p in c.p_vs_best.items() if p < 1.0)
+        for c in columns
+    )
     note = (
-        f"\n\n† differs from the lowest error of its column at p < {PAPER_ALPHA} (two-proportion "
-        "z-test on the test set, `glorot.stats`). Ranges in brackets are over seeds."
+        f"\n\n† differs from the lowest error of its column at p < {PAPER_ALPHA} (McNemar's exact "
+        "test on the same test examples, seeds pooled, `glorot.stats`); ours is the mean ± sd over "
+        f"seeds. p against the best of the column:{pvalues}\n\nScale of ours:{scales}"
     )
     return Markdown("\n".join("| " + " | ".join(line) + " |" for line in lines) + note)
 
@@ -469,20 +574,27 @@ def paper_table1_markdown(paper: Mapping[str, Mapping[str, float]] = PAPER_TABLE
     return Markdown("\n".join(lines))
 
 
-def selection_markdown(
-    valid_error: Mapping[str, Mapping[float, float]], chosen: Mapping[str, float]
-):
-    """Validation error (%) of each candidate learning rate per model; the chosen one in bold."""
-    lrs = sorted({lr for errors in valid_error.values() for lr in errors})
+def selection_markdown(selections: Mapping[str, Selection]) -> Markdown:
+    """Each model's score per candidate learning rate (validation error %, ± its standard error,
+    :data:`glorot.experiments.SELECTION_RULE`): the chosen one in bold, the others within noise of
+    the best marked ≈; a last column says how sure the choice is."""
+    lrs = sorted({lr for s in selections.values() for lr in s.valid_error})
     lines = [
-        "| model | " + " | ".join(f"ε = {lr:g}" for lr in lrs) + " |",
-        "|---|" + "---:|" * len(lrs),
+        "| model | " + " | ".join(f"ε = {lr:g}" for lr in lrs) + " | choice |",
+        "|---|" + "---:|" * len(lrs) + "---|",
     ]
-    for row, errors in valid_error.items():
+    for row, s in selections.items():
         cells = []
         for lr in lrs:
-            e = errors.get(lr, math.nan)
-            text = "diverged" if e != e else f"{100 * e:.2f}"
-            cells.append(f"**{text}**" if lr == chosen[row] else text)
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+            e = s.valid_error.get(lr, math.nan)
+            if not math.isfinite(e):
+                text = "diverged"
+            else:
+                text = f"{100 * e:.2f} ± {100 * s.se[lr]:.2f}"
+            if lr == s.lr:
+                text = f"**{text}**"
+            elif lr in s.tied:
+                text = f"≈ {text}"
+            cells.append(text)
+        lines.append(f"| {row} | " + " | ".join(cells) + f" | {s.verdict} |")
     return Markdown("\n".join(lines))

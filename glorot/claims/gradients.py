@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from glorot.claims import ClaimResult, verdict
+from glorot.claims import ClaimResult, Condition, beyond, judge
 from glorot.config import PAPER_EPOCH, Profile, RunConfig, get_profile
 from glorot.train import Run
 
@@ -30,6 +30,7 @@ SV_TOLERANCE = 0.1  # C10
 DIVERGED_SPREAD = 2.0  # C11: standard-init weight gradients differ by 2x or more across layers
 LEVEL_FACTOR = 2.0  # C11: the normalized init's spread is at most half the standard init's
 MIN_UPDATES = PAPER_EPOCH  # C11: the run must be at least one of Fig. 9's epochs long
+MIN_SEEDS = 3  # C11: seeds that must agree before a comparison of training runs is significant
 INIT_WIDTH = 1000  # the paper's width for the at-init figures ...
 SMOKE_INIT_WIDTH = 256  # ... except at smoke scale, where the Jacobian spectra must be cheap
 
@@ -50,18 +51,18 @@ def check_c6(share_nll: float, share_quadratic: float, scale: str = "") -> Claim
 
     ``share_*``: fraction of the grid whose gradient norm is below
     :data:`glorot.surface.PLATEAU_FRACTION` of the surface's own maximum
-    (:func:`glorot.surface.plateau_share`). PASS when the quadratic share is at least
-    :data:`PLATEAU_RATIO` times the cross-entropy's.
+    (:func:`glorot.surface.plateau_share`). PASS when the quadratic share exceeds
+    :data:`PLATEAU_RATIO` times the cross-entropy's (beyond rounding, :func:`glorot.claims.beyond`).
     """
-    ok = share_quadratic >= PLATEAU_RATIO * share_nll and share_quadratic > 0
-    return ClaimResult(
-        id="C6",
-        criterion=f"plateau share (|∇C| < 5% of its maximum on the grid): quadratic ≥ "
+    excess = share_quadratic - PLATEAU_RATIO * share_nll
+    return judge(
+        "C6",
+        f"plateau share (|∇C| < 5% of its maximum on the grid): quadratic > "
         f"{PLATEAU_RATIO:g} × cross-entropy",
-        measured=f"quadratic {share_quadratic:.1%}, cross-entropy {share_nll:.1%}",
-        verdict=verdict(ok),
-        scale=scale,
-        figure="04_cost",
+        f"quadratic {share_quadratic:.1%}, cross-entropy {share_nll:.1%}",
+        [beyond("quadratic − 2 × cross-entropy > 0", excess, 0.0, True, scale=share_quadratic)],
+        scale,
+        "04_cost",
     )
 
 
@@ -74,8 +75,11 @@ def _ratios_up(std: np.ndarray) -> np.ndarray:
     return std[1:] / std[:-1]
 
 
-def _level(ratios: np.ndarray) -> bool:
-    return bool(np.all((ratios > LAYER_RATIO) & (ratios < 1 / LAYER_RATIO)))
+def _level(name: str, ratios: np.ndarray) -> list[Condition]:
+    return [
+        beyond(f"{name} > {LAYER_RATIO:.2f}", float(np.min(ratios)), LAYER_RATIO, True),
+        beyond(f"{name} < {1 / LAYER_RATIO:.2f}", float(np.max(ratios)), 1 / LAYER_RATIO, False),
+    ]
 
 
 def _shrinks_vs_level(
@@ -83,15 +87,18 @@ def _shrinks_vs_level(
 ) -> ClaimResult:
     """Layer-to-layer ratios ``rs`` (standard init) all below :data:`LAYER_RATIO` and ``rn``
     (normalized) all within (LAYER_RATIO, 1/LAYER_RATIO): the verdict of C7 and of C8."""
-    ok = bool(np.all(rs < LAYER_RATIO)) and _level(rn)
-    return ClaimResult(
-        id=id_,
-        criterion=f"{quantity} < {LAYER_RATIO:.2f} at every layer (standard) and within "
+    conditions = [
+        beyond(f"standard {quantity} < {LAYER_RATIO:.2f}", float(np.max(rs)), LAYER_RATIO, False),
+        *_level(f"normalized {quantity}", rn),
+    ]
+    return judge(
+        id_,
+        f"{quantity} < {LAYER_RATIO:.2f} at every layer (standard) and within "
         f"({LAYER_RATIO:.2f}, {1 / LAYER_RATIO:.2f}) (normalized)",
-        measured=f"ratios standard {_fmt(rs)}, normalized {_fmt(rn)}",
-        verdict=verdict(ok),
-        scale=scale,
-        figure="05_gradients_at_init",
+        f"ratios standard {_fmt(rs)}, normalized {_fmt(rn)}",
+        conditions,
+        scale,
+        "05_gradients_at_init",
     )
 
 
@@ -134,15 +141,16 @@ def check_c9(dC_dW_std_standard, dC_dW_std_normalized, scale: str = "") -> Claim
     back-propagated gradients (eq. 13), which span 3^((L-1)/2) = 9x over five layers.
     """
     ss, sn = layer_spread(dC_dW_std_standard), layer_spread(dC_dW_std_normalized)
-    ok = bool(ss < WEIGHT_GRAD_SPREAD and sn < WEIGHT_GRAD_SPREAD)
-    return ClaimResult(
-        id="C9",
-        criterion=f"max/min over layers of std(∂C/∂W^l) < √3 = {WEIGHT_GRAD_SPREAD:.2f} for "
-        "both inits",
-        measured=f"standard {ss:.2f}, normalized {sn:.2f}",
-        verdict=verdict(ok),
-        scale=scale,
-        figure="05_gradients_at_init",
+    return judge(
+        "C9",
+        f"max/min over layers of std(∂C/∂W^l) < √3 = {WEIGHT_GRAD_SPREAD:.2f} for both inits",
+        f"standard {ss:.2f}, normalized {sn:.2f}",
+        [
+            beyond(f"{init} spread < √3", float(v), WEIGHT_GRAD_SPREAD, False)
+            for init, v in (("standard", ss), ("normalized", sn))
+        ],
+        scale,
+        "05_gradients_at_init",
     )
 
 
@@ -163,18 +171,22 @@ def check_c10(mean_sv_standard, mean_sv_normalized, scale: str = "") -> ClaimRes
     significant digit, and still separates the two inits (0.6 < 0.7).
     """
     ms, mn = square_layers_mean(mean_sv_standard), square_layers_mean(mean_sv_normalized)
-    ok = (
-        abs(ms - PAPER_SV["standard"]) <= SV_TOLERANCE
-        and abs(mn - PAPER_SV["normalized"]) <= SV_TOLERANCE
-    )
-    return ClaimResult(
-        id="C10",
-        criterion=f"mean singular value of J^l over layers 2..L within ±{SV_TOLERANCE:g} of 0.5 "
+    return judge(
+        "C10",
+        f"mean singular value of J^l over layers 2..L within ±{SV_TOLERANCE:g} of 0.5 "
         "(standard) and of 0.8 (normalized)",
-        measured=f"standard {ms:.3f}, normalized {mn:.3f}",
-        verdict=verdict(ok),
-        scale=scale,
-        figure="05_gradients_at_init",
+        f"standard {ms:.3f}, normalized {mn:.3f}",
+        [
+            beyond(
+                f"|{init} − {PAPER_SV[init]:g}| < {SV_TOLERANCE:g}",
+                abs(v - PAPER_SV[init]),
+                SV_TOLERANCE,
+                False,
+            )
+            for init, v in (("standard", ms), ("normalized", mn))
+        ],
+        scale,
+        "05_gradients_at_init",
     )
 
 
@@ -190,6 +202,19 @@ def late_spread(updates, dC_dW_std) -> float:
     return float(np.median(layer_spread(np.asarray(dC_dW_std)[late])))
 
 
+def across_seeds(
+    name: str, values: np.ndarray, threshold: float, above: bool, refutable: bool, settle: str
+) -> Condition:
+    """A condition on one value per seed: it holds on the mean; it is significant only when every
+    seed falls on the same side, beyond rounding, and there are at least :data:`MIN_SEEDS` seeds
+    (the seed-to-seed spread is the noise of a measurement on one training run)."""
+    values = np.asarray(values, dtype=float)
+    sides = [beyond(name, float(v), threshold, above) for v in values]
+    holds = bool(np.mean(values) > threshold if above else np.mean(values) < threshold)
+    agree = all(c.significant and c.holds == holds for c in sides)
+    return Condition(name, holds, agree and values.size >= MIN_SEEDS, refutable, settle)
+
+
 def check_c11(
     updates_standard,
     dC_dW_std_standard,
@@ -200,26 +225,58 @@ def check_c11(
     """C11 (Fig. 9): during training the spread of weight gradients across layers grows with the
     standard init and stays level with the normalized init.
 
-    ``updates_*`` (P,) and ``dC_dW_std_*`` (P, L) from the runs' probes. The spread at a probe is
+    ``updates_*`` (P,) and ``dC_dW_std_*`` (S, P, L) (or one run's (P, L)) from the probes of the
+    runs of S seeds, seed s of one init paired with seed s of the other. The spread at a probe is
     max/min over layers of std(∂C/∂W^l) (≈1 at init, eq. 14); a run's spread is its median over the
-    second half of the run (:func:`late_spread`). PASS when the standard init's spread is at least
-    :data:`DIVERGED_SPREAD` and at least :data:`LEVEL_FACTOR` times the normalized init's.
-    NOT_REACHED when either run was probed for fewer than :data:`MIN_UPDATES` updates (one epoch of
-    20k updates, the unit of Fig. 9's time axis): shorter runs have barely left the initial regime.
+    second half of the run (:func:`late_spread`). Two conditions, per seed: the standard init's
+    spread exceeds :data:`DIVERGED_SPREAD`, and it exceeds :data:`LEVEL_FACTOR` times the
+    normalized init's (as log ratio > 0). Each is significant when every one of at least
+    :data:`MIN_SEEDS` seeds agrees (:func:`across_seeds`); runs probed for fewer than
+    :data:`MIN_UPDATES` updates (one epoch of 20k, the unit of Fig. 9's time axis) cannot refute it.
     """
     done = min(int(np.asarray(updates_standard)[-1]), int(np.asarray(updates_normalized)[-1]))
-    ss = late_spread(updates_standard, dC_dW_std_standard)
-    sn = late_spread(updates_normalized, dC_dW_std_normalized)
-    ok = ss >= DIVERGED_SPREAD and ss >= LEVEL_FACTOR * sn
-    return ClaimResult(
-        id="C11",
-        criterion=f"median over the second half of training of max/min over layers of "
-        f"std(∂C/∂W^l): standard ≥ {DIVERGED_SPREAD:g} and ≥ {LEVEL_FACTOR:g} × normalized; "
-        f"needs ≥ {MIN_UPDATES:,} updates",
-        measured=f"standard {ss:.2f}, normalized {sn:.2f} after {done:,} updates",
-        verdict=verdict(ok, reached=done >= MIN_UPDATES),
-        scale=scale,
-        figure="06_gradients_in_training",
+    std_s = np.asarray(dC_dW_std_standard, dtype=float)
+    std_n = np.asarray(dC_dW_std_normalized, dtype=float)
+    std_s, std_n = (
+        (std_s[None] if std_s.ndim == 2 else std_s),
+        (std_n[None] if std_n.ndim == 2 else std_n),
+    )
+    if std_s.shape[0] != std_n.shape[0]:
+        raise ValueError(
+            f"{std_s.shape[0]} standard-init seeds against {std_n.shape[0]} normalized: pair them"
+        )
+    ss = np.array([late_spread(updates_standard, s) for s in std_s])
+    sn = np.array([late_spread(updates_normalized, s) for s in std_n])
+    refutable = done >= MIN_UPDATES
+    settle = f"≥ {MIN_SEEDS} seeds that agree" + (
+        "" if refutable else f", and runs of ≥ {MIN_UPDATES:,} updates"
+    )
+    conditions = [
+        across_seeds(
+            f"standard > {DIVERGED_SPREAD:g}", ss, DIVERGED_SPREAD, True, refutable, settle
+        ),
+        across_seeds(
+            f"standard > {LEVEL_FACTOR:g} × normalized",
+            np.log(ss / (LEVEL_FACTOR * sn)),
+            0.0,
+            True,
+            refutable,
+            settle,
+        ),
+    ]
+    per_seed = ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(ss, sn, strict=True))
+    return judge(
+        "C11",
+        f"median over the second half of training of max/min over layers of "
+        f"std(∂C/∂W^l): standard > {DIVERGED_SPREAD:g} and > {LEVEL_FACTOR:g} × normalized, in "
+        f"every one of ≥ {MIN_SEEDS} seeds; runs shorter than {MIN_UPDATES:,} updates cannot "
+        "refute it",
+        f"standard {ss.mean():.2f}, normalized {sn.mean():.2f} (mean over {ss.size} "
+        f"seed{'s' * (ss.size > 1)}; per seed standard/normalized {per_seed}) after {done:,} "
+        "updates",
+        conditions,
+        scale,
+        "06_gradients_in_training",
     )
 
 
@@ -251,14 +308,15 @@ def init_config(
 
 def init_runs(profile: Profile, width: int | None = None, jacobian_examples: int | None = None):
     """{init: Run} of the at-init nets, standard and normalized, from the store."""
+    from glorot.provenance import read
     from glorot.store import load_or_run
 
-    return {
-        init: load_or_run(
-            init_config(profile, init, width, jacobian_examples), profile=profile.name
-        )
-        for init in ("standard", "normalized")
-    }
+    inits = ("standard", "normalized")
+    runs = read(
+        load_or_run(init_config(profile, init, width, jacobian_examples), profile=profile.name)
+        for init in inits
+    )
+    return dict(zip(inits, runs, strict=True))
 
 
 def at_init(run: Run) -> dict[str, np.ndarray]:
@@ -277,13 +335,17 @@ def init_checks(runs: dict[str, Run], scale: str = "") -> list[ClaimResult]:
     ]
 
 
-def training_check(standard: Run, normalized: Run, scale: str = "") -> ClaimResult:
-    """C11 from the main runs of tanh with the standard and the normalized init."""
+def training_check(standard, normalized, scale: str = "") -> ClaimResult:
+    """C11 from the main runs of tanh with the standard and the normalized init: one run each, or
+    a list of runs per init (one per seed, in the same seed order)."""
+    standard = [standard] if isinstance(standard, Run) else list(standard)
+    normalized = [normalized] if isinstance(normalized, Run) else list(normalized)
+    n = min(min(len(r.probes["updates"]) for r in runs) for runs in (standard, normalized))
     return check_c11(
-        standard.probes["updates"],
-        standard.probes["dC_dW_std"],
-        normalized.probes["updates"],
-        normalized.probes["dC_dW_std"],
+        standard[0].probes["updates"][:n],
+        np.stack([r.probes["dC_dW_std"][:n] for r in standard]),
+        normalized[0].probes["updates"][:n],
+        np.stack([r.probes["dC_dW_std"][:n] for r in normalized]),
         scale,
     )
 
@@ -299,14 +361,20 @@ def surface_check(spec=None, scale: str = "") -> ClaimResult:
 def evaluate(profile: Profile | str) -> list[ClaimResult]:
     """C6-C11 at ``profile`` from the chapters' default parameters and the stored runs (runs that
     are missing are computed)."""
-    from glorot.experiments import main_run
-
     profile = get_profile(profile) if isinstance(profile, str) else profile
     scale = _name(profile)
     return [
         surface_check(scale=scale),
         *init_checks(init_runs(profile), scale),
-        training_check(
-            main_run(profile, "tanh", "standard"), main_run(profile, "tanh", "normalized"), scale
-        ),
+        training_check(*training_runs(profile), f"{scale}, seeds {list(profile.seeds)}"),
     ]
+
+
+def training_runs(profile: Profile) -> tuple[list[Run], list[Run]]:
+    """The tanh main runs of every seed of the profile, standard and normalized init (C11)."""
+    from glorot.experiments import main_run
+
+    return tuple(
+        [main_run(profile, "tanh", init, seed=seed) for seed in profile.seeds]
+        for init in ("standard", "normalized")
+    )

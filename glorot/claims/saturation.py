@@ -1,10 +1,11 @@
 """Claims C1-C5 and C12: saturation of the hidden units during training (§3, Figs. 2-4 and 10).
 
 Each ``check_*`` takes arrays as a run records them (``updates`` (P,), per-layer statistics (P, L))
-and returns a :class:`ClaimResult` whose criterion states its thresholds. A check is made of parts,
-each PASS, FAIL or NOT_REACHED; the claim fails when a part fails and passes only when every part
-passes (:func:`combine`). A part that looks for something the paper sees late in training is
-NOT_REACHED, not FAIL, while the run is shorter than the paper's.
+and returns a :class:`ClaimResult` whose criterion states its thresholds. A check is made of
+conditions weighed by the one verdict policy, :func:`glorot.claims.decide`: a measurement within
+rounding of its threshold decides nothing, and a condition about something the paper sees late in
+training cannot be refuted by a run shorter than the paper's (it is then not reached, unless it
+already holds).
 
 The 98th percentile of Figs. 3 and 10 is read as a percentile of |z| (the paper does not say of
 what): tanh and softsign are odd and the network's activations are symmetric in sign, so |z| puts
@@ -18,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from glorot.claims import ClaimResult, Verdict, verdict
+from glorot.claims import ROUNDING, ClaimResult, Condition, beyond, judge
 from glorot.config import PAPER_EPOCH, Profile, get_profile
 from glorot.probes import PERCENTILES, act_bins
 
@@ -46,20 +47,15 @@ DIP = 2.0  # a mode stands at least twice as high as the lowest bin between 0.1 
 P98 = PERCENTILES.index(98)  # column of the 98th percentile in act_pct / absact_pct
 
 
-def combine(*parts: Verdict) -> Verdict:
-    """FAIL when any part fails, PASS when every part passes, NOT_REACHED otherwise."""
-    if Verdict.FAIL in parts:
-        return Verdict.FAIL
-    if all(p is Verdict.PASS for p in parts):
-        return Verdict.PASS
-    return Verdict.NOT_REACHED
+def _late(ran: int, needed: int) -> dict:
+    """Keywords of a condition that only a run of ``needed`` updates can refute."""
+    return dict(refutable=ran >= needed, settle=f"runs of ≥ {needed:,} updates")
 
 
-def judged(ok: bool, ran: int, needed: int) -> Verdict:
-    """PASS when ``ok``; otherwise FAIL if the run had the ``needed`` updates, else NOT_REACHED."""
-    if ok:
-        return Verdict.PASS
-    return Verdict.FAIL if ran >= needed else Verdict.NOT_REACHED
+def _clear_of(values, threshold: float) -> bool:
+    """No value within rounding of ``threshold``: comparisons with it cannot flip on noise."""
+    values = np.asarray(values, dtype=float)
+    return bool(np.all(np.abs(values - threshold) > ROUNDING * abs(threshold)))
 
 
 def _fmt(values) -> str:
@@ -89,26 +85,38 @@ def check_c1(updates, act_mean) -> ClaimResult:
     updates, act_mean = _as_arrays(updates, act_mean)
     i = int(np.flatnonzero(updates <= EARLY_UPDATES)[-1])
     top, lower = act_mean[i, -1], act_mean[i, :-1]
-    saturated = top < SATURATED_MEAN
-    above = bool(np.all(lower > LOWER_MEAN))
     ordered = bool(np.all(np.diff(lower) > 0))
-    return ClaimResult(
-        id="C1",
-        criterion=(
+    late = _late(int(updates[-1]), EARLY_UPDATES)
+    conditions = [
+        beyond(f"top-layer mean < {SATURATED_MEAN}", float(top), SATURATED_MEAN, False, **late),
+        beyond(f"lower means > {LOWER_MEAN}", float(lower.min()), LOWER_MEAN, True, **late),
+        beyond(
+            "lower means increase from layer 1 up",
+            float(np.diff(lower).min()) if lower.size > 1 else 1.0,
+            0.0,
+            True,
+            scale=float(np.abs(lower).max()),
+            **late,
+        ),
+    ]
+    return judge(
+        "C1",
+        (
             f"at the last probe within the first {EARLY_UPDATES:,} updates: top-layer mean "
             f"< {SATURATED_MEAN}, every lower layer's mean > {LOWER_MEAN}, and the lower layers' "
             "means increase from layer 1 up (decrease from the top layer down)"
         ),
-        measured=(
+        (
             f"at update {int(updates[i]):,}: top-layer mean {top:.3f}; layers 1-{len(lower)}: "
             f"{_fmt(lower)} ({'ordered' if ordered else 'not ordered'})"
         ),
-        verdict=judged(saturated and above and ordered, int(updates[-1]), EARLY_UPDATES),
+        conditions,
     )
 
 
 def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> ClaimResult:
-    """C2 (Fig. 2), judged only on runs of at least ESCAPE_UPDATES:
+    """C2 (Fig. 2); only a run of at least ESCAPE_UPDATES can refute it (a shorter one that
+    already shows all of it passes):
 
     - the network of ``act_mean`` (the paper's depth 4) escapes: its top layer's mean, after
       falling below SATURATED_MEAN, is above it again at the end;
@@ -125,10 +133,22 @@ def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> C
     low = int(np.argmin(top))
     fell = top[low] < SATURATED_MEAN
     escaped = fell and top[-1] > SATURATED_MEAN
-    layer1 = act_saturated[-1, 0] > act_saturated[low, 0]
     deep_fell = np.flatnonzero(deep_top < SATURATED_MEAN)
     stuck = deep_fell.size > 0 and bool(np.all(deep_top[deep_fell[0] :] < SATURATED_MEAN))
-    reached = ran >= ESCAPE_UPDATES
+    late = _late(ran, ESCAPE_UPDATES)
+    clear = _clear_of(top, SATURATED_MEAN) and _clear_of(deep_top, SATURATED_MEAN)
+    conditions = [
+        Condition("depth-4 top layer escapes", bool(escaped), clear, **late),
+        beyond(
+            "layer 1 saturates meanwhile",
+            float(act_saturated[-1, 0] - act_saturated[low, 0]),
+            0.0,
+            True,
+            scale=max(float(act_saturated[-1, 0]), 1e-3),
+            **late,
+        ),
+        Condition("depth-5 top layer never escapes", bool(stuck), clear, **late),
+    ]
     measured = (
         f"after {int(updates[-1]):,} updates (depth {act_mean.shape[1]}): top-layer mean "
         f"{top[-1]:.3f} at the end, lowest {top[low]:.3f} at update {int(updates[low]):,}; "
@@ -137,19 +157,17 @@ def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> C
         f"top-layer mean {deep_top[-1]:.3f} at the end, highest after its fall "
         + (f"{deep_top[deep_fell[0] :].max():.3f}" if deep_fell.size else "n/a (never fell)")
     )
-    if not reached:
-        measured += f". The claim needs {ESCAPE_UPDATES:,} updates"
-    return ClaimResult(
-        id="C2",
-        criterion=(
+    return judge(
+        "C2",
+        (
             f"runs of >= {ESCAPE_UPDATES:,} updates: the depth-{act_mean.shape[1]} top-layer "
             f"mean falls below {SATURATED_MEAN} and is above it at the end; layer 1's saturated "
             "fraction at the end exceeds its value when the top layer was lowest; the "
             f"depth-{deep_act_mean.shape[1]} top-layer mean falls below {SATURATED_MEAN} and "
             "never rises above it again"
         ),
-        measured=measured,
-        verdict=verdict(escaped and layer1 and stuck, reached),
+        measured,
+        conditions,
     )
 
 
@@ -181,23 +199,28 @@ def check_c3(updates, p98) -> ClaimResult:
     prefix = all(t is not None for t in times[: len(done)])  # crossed layers are 1..k
     in_order = prefix and bool(np.all(np.diff(done) >= 0))
     ran = int(updates[-1])
-    if not in_order or (len(done) == len(times) and done[0] == done[-1]):
-        result = Verdict.FAIL
-    else:
-        result = judged(len(done) == len(times), ran, LONG_UPDATES)
-    return ClaimResult(
-        id="C3",
-        criterion=(
+    clear = _clear_of(p98, SATURATED_P98)
+    at_once = len(done) == len(times) and done[0] == done[-1]
+    conditions = [
+        Condition("layers saturate in order, layer 1 first", in_order, clear),
+        Condition("not all at once", not at_once, clear),
+        Condition(
+            "every layer saturates", len(done) == len(times), clear, **_late(ran, LONG_UPDATES)
+        ),
+    ]
+    return judge(
+        "C3",
+        (
             f"update at which each layer's 98th percentile of |z| first reaches {SATURATED_P98}: "
             "all layers reach it, layer 1 first and each layer no earlier than the one below, not "
             f"all at once (runs shorter than {LONG_UPDATES:,} updates that are in order so far: "
             "not reached)"
         ),
-        measured=(
+        (
             f"after {ran:,} updates: {_crossings_text(times)}; final 98th percentiles "
             f"{_fmt(p98[-1])}"
         ),
-        verdict=result,
+        conditions,
     )
 
 
@@ -216,26 +239,32 @@ def _like_softsign(claim: str, what: str, updates, p98, tanh_updates, tanh_p98) 
     ran = int(updates[-1])
     saturated = any(t is not None for t in times)
     contrast = any(t is not None for t in tanh_times)
-    if saturated:
-        less = Verdict.FAIL
-    else:
-        less = Verdict.PASS if contrast else judged(False, ran, LONG_UPDATES)
     spread = float(p98[-1].max() - p98[-1].min())
-    together = judged(spread <= TOGETHER_SPREAD, ran, LONG_UPDATES)
-    return ClaimResult(
-        id=claim,
-        criterion=(
+    late = _late(ran, LONG_UPDATES)
+    conditions = [
+        Condition("no layer saturates", not saturated, _clear_of(p98, SATURATED_P98)),
+        Condition(
+            "the standard-init tanh run has a saturated layer",
+            contrast,
+            _clear_of(np.asarray(tanh_p98, dtype=float), SATURATED_P98),
+            **late,
+        ),
+        beyond(f"final spread < {TOGETHER_SPREAD}", spread, TOGETHER_SPREAD, False, **late),
+    ]
+    return judge(
+        claim,
+        (
             f"{what}: no layer's 98th percentile of |z| reaches {SATURATED_P98} while the "
             f"standard-init tanh run has a layer that does (else judged at {LONG_UPDATES:,} "
             f"updates); at the end the layers' 98th percentiles lie within {TOGETHER_SPREAD} of "
             f"one another (a wider spread is not reached before {LONG_UPDATES:,} updates)"
         ),
-        measured=(
+        (
             f"after {ran:,} updates: final 98th percentiles {_fmt(p98[-1])} (spread {spread:.2f}); "
             f"saturated layers: {_crossings_text(times)}; standard-init tanh: "
             f"{_crossings_text(tanh_times)}"
         ),
-        verdict=combine(less, together),
+        conditions,
     )
 
 
@@ -272,12 +301,15 @@ def fold(hist, edges) -> tuple[np.ndarray, np.ndarray]:
 def histogram_modes(hist, edges) -> dict:
     """What C5 reads in an end-of-training histogram (L, bins) averaged over its layers and folded
     onto |z|: mass at the asymptotes (|z| > OUTER) and the heights of the centre (|z| < CENTRE),
-    of the asymptotes and of the lowest bin between them; the |z| bin of the highest bin."""
+    of the asymptotes and of the lowest bin between them; the |z| bin of the highest bin, and by
+    how much (relative) it stands above the runner-up (``mode_margin``)."""
     abs_edges, f = fold(np.asarray(hist, dtype=float).mean(axis=0), edges)
     centres = (abs_edges[:-1] + abs_edges[1:]) / 2
     middle = (centres >= CENTRE) & (centres <= OUTER)
     top = int(np.argmax(f))
+    runner_up = float(np.partition(f, -2)[-2]) if f.size > 1 else 0.0
     return {
+        "mode_margin": float((f[top] - runner_up) / max(f[top], 1e-12)),
         "outer_mass": float(f[centres > OUTER].sum()),
         "centre": float(f[centres < CENTRE].max()),
         "outer": float(f[centres > OUTER].max()),
@@ -298,32 +330,55 @@ def check_c5(tanh_hist, tanh_updates: int, softsign_hist, softsign_updates: int,
     A part that does not hold is NOT_REACHED until its run has LONG_UPDATES.
     """
     tanh, soft = histogram_modes(tanh_hist, edges), histogram_modes(softsign_hist, edges)
-    tanh_ok = (
-        tanh["outer_mass"] >= OUTER_MASS
-        and tanh["centre"] >= DIP * tanh["dip"]
-        and tanh["outer"] >= DIP * tanh["dip"]
-    )
     lo, hi = soft["mode"]
-    soft_ok = lo <= KNEE[1] and hi >= KNEE[0]
-    return ClaimResult(
-        id="C5",
-        criterion=(
+    t_late, s_late = _late(tanh_updates, LONG_UPDATES), _late(softsign_updates, LONG_UPDATES)
+    conditions = [
+        beyond(
+            f"tanh mass at |z| > {OUTER} > {OUTER_MASS:.0%}",
+            tanh["outer_mass"],
+            OUTER_MASS,
+            True,
+            **t_late,
+        ),
+        beyond(
+            f"tanh centre > {DIP:g} × dip",
+            tanh["centre"] - DIP * tanh["dip"],
+            0.0,
+            True,
+            scale=tanh["centre"],
+            **t_late,
+        ),
+        beyond(
+            f"tanh asymptote > {DIP:g} × dip",
+            tanh["outer"] - DIP * tanh["dip"],
+            0.0,
+            True,
+            scale=tanh["outer"],
+            **t_late,
+        ),
+        Condition(
+            "softsign's highest bin at the knees",
+            bool(lo <= KNEE[1] and hi >= KNEE[0]),
+            soft["mode_margin"] > ROUNDING,
+            **s_late,
+        ),
+    ]
+    return judge(
+        "C5",
+        (
             f"histograms averaged over layers, folded onto |z|: tanh has >= {OUTER_MASS:.0%} of "
             f"its values at |z| > {OUTER} and its highest bins at |z| < {CENTRE} and at |z| > "
             f"{OUTER} both >= {DIP:g}x the lowest bin between; softsign's highest bin overlaps "
             f"|z| in [{KNEE[0]}, {KNEE[1]}] (runs shorter than {LONG_UPDATES:,} updates: not "
             "reached unless it holds)"
         ),
-        measured=(
+        (
             f"tanh after {tanh_updates:,} updates: {tanh['outer_mass']:.1%} at |z| > {OUTER}, "
             f"centre {tanh['centre']:.3f}, asymptote {tanh['outer']:.3f}, dip {tanh['dip']:.3f}; "
             f"softsign after {softsign_updates:,} updates: highest bin |z| in "
             f"[{lo:.2f}, {hi:.2f}]"
         ),
-        verdict=combine(
-            judged(tanh_ok, tanh_updates, LONG_UPDATES),
-            judged(soft_ok, softsign_updates, LONG_UPDATES),
-        ),
+        conditions,
     )
 
 

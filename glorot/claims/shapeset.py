@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from glorot import data, raster, shapeset
-from glorot.claims import ClaimResult, verdict
+from glorot.claims import ClaimResult, Condition, decide
 from glorot.config import PROFILES, ConfigError, Profile
 
 STATEMENTS: dict[str, str] = {
@@ -418,7 +418,7 @@ def check_class_law(counts: np.ndarray, scale: str = "") -> ClaimResult:
         criterion=f"chi-square goodness of fit to 1/6, 1/9, 1/18: p > {P_MIN:g}",
         measured=f"χ² = {stat:.2f} ({dof} dof), p = {p:.3g}; frequencies {freqs} "
         f"over {int(counts.sum()):,} images",
-        verdict=verdict(p > P_MIN),
+        verdict=decide([Condition("S1", bool(p > P_MIN))]).verdict,
         scale=scale,
         figure="01_shapeset: class frequencies",
     )
@@ -439,7 +439,7 @@ def check_constant_guess(counts: np.ndarray, scale: str = "") -> ClaimResult:
         measured=f"constant-guess error {error:.4f} ± {se:.4f} "
         f"(most frequent: {shapeset.LABEL_NAMES[int(counts.argmax())]}); "
         f"Table 1 sigmoid {PAPER_SIGMOID_ERROR:.2%}",
-        verdict=verdict(abs(error - expected) <= SIGMAS * se),
+        verdict=decide([Condition("S2", bool(abs(error - expected) <= SIGMAS * se))]).verdict,
         scale=scale,
         figure="01_shapeset: class frequencies",
     )
@@ -458,7 +458,9 @@ def check_margin(margin: np.ndarray, border: np.ndarray, scale: str = "") -> Cla
         "outer row or column",
         measured=f"smallest margin {smallest:.3f} px over {int(present.sum()):,} objects; "
         f"{hits} objects touch the outer ring",
-        verdict=verdict(smallest >= shapeset.MARGIN - TOLERANCE and hits == 0),
+        verdict=decide(
+            [Condition("S3", bool(smallest >= shapeset.MARGIN - TOLERANCE and hits == 0))]
+        ).verdict,
         scale=scale,
         figure="01_shapeset: factors",
     )
@@ -485,7 +487,7 @@ def check_overlap(
         measured=f"largest {worst:.3f} over {int(two.sum()):,} two-object images; {above} above "
         f"{shapeset.MAX_OVERLAP:.0%}. On the pixels, {on_pixels.mean():.2%} of them cover more "
         f"than half of the first object (largest {float(pixels[two].max()):.3f})",
-        verdict=verdict(worst <= shapeset.MAX_OVERLAP),
+        verdict=decide([Condition("S4", bool(worst <= shapeset.MAX_OVERLAP))]).verdict,
         scale=scale,
         figure="01_shapeset: factors",
     )
@@ -545,7 +547,16 @@ def check_object_size(
         f"the original generator's ({REFERENCE_IMAGES:,} images), on ≥ {REFERENCE_IMAGES:,} images",
         measured=f"largest deviation: area {dev[0, at[0]]:+.1%} ({names[at[0]]}), outline "
         f"{dev[1, at[1]]:+.1%} ({names[at[1]]}) over {len(labels):,} images",
-        verdict=verdict(ok, reached=len(labels) >= REFERENCE_IMAGES),
+        verdict=decide(
+            [
+                Condition(
+                    "S5",
+                    ok,
+                    significant=len(labels) >= REFERENCE_IMAGES,
+                    settle=f"a sample of at least {REFERENCE_IMAGES:,} images",
+                )
+            ]
+        ).verdict,
         scale=scale,
         figure="01_shapeset: object sizes",
     )

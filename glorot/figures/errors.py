@@ -41,15 +41,20 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return ax.figure, ax
 
 
-def seed_band(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Test error (%) of runs that differ only in their seed: (updates, mean, lowest, highest)
-    at every update measured in all of them (a diverged run stops early, so the band does too)."""
+def seed_curves(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
+    """Test error (%) of runs that differ only in their seed: (updates, errors (seeds, updates))
+    at every update measured in all of them (a diverged run stops early, so the curves do too)."""
     common = set.intersection(*(set(r.evals["updates"].tolist()) for r in runs))
     updates = np.array(sorted(common), dtype=np.int64)
     errors = np.stack(
         [100 * r.evals["test_error"][np.searchsorted(r.evals["updates"], updates)] for r in runs]
     )
-    return updates, errors.mean(axis=0), errors.min(axis=0), errors.max(axis=0)
+    return updates, errors
+
+
+def legend_outside(ax: Axes, **kw) -> None:
+    """The legend to the right of the axes, where it covers no data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
 
 
 def error_curves(
@@ -58,34 +63,37 @@ def error_curves(
     ax: Axes | None = None,
     title: str = "",
     chance: float | None = None,
+    legend: bool = True,
 ) -> Figure:
-    """Figs. 11, 12: test error (%) against updates for each configuration, the mean over seeds
-    with the range over seeds shaded when there are several.
+    """Figs. 11, 12: test error (%) against updates for each configuration: the mean over seeds,
+    and one thin line per seed when there are several (the spread between seeds).
 
     ``runs``: {Table 1 label: runs of that configuration, one per seed}; ``chance``: the error (%)
     of a constant guess, drawn as a dotted line.
     """
-    fig, ax = _axes(ax, (6.4, 4.2))
+    fig, ax = _axes(ax, (7.6, 4.2))
     for label, model_runs in runs.items():
-        updates, mean, lo, hi = seed_band(model_runs)
+        updates, errors = seed_curves(model_runs)
         style = config_style(label)
-        ax.plot(updates, mean, label=label, **style)
+        ax.plot(updates, errors.mean(axis=0), label=label, **style)
         if len(model_runs) > 1:
-            ax.fill_between(updates, lo, hi, color=style["color"], alpha=0.2, linewidth=0)
+            for e in errors:
+                ax.plot(updates, e, color=style["color"], linewidth=0.6, alpha=0.45)
     if chance is not None:
         ax.axhline(chance, color=PAPER_COLOR, linestyle=":", label="constant guess")
     ax.set_xlabel("updates (mini-batches of 10)")
     ax.set_ylabel("test error (%)")
     ax.set_title(title)
-    ax.legend()
+    if legend:
+        legend_outside(ax)
     return fig
 
 
 def error_curves_panels(panels: Mapping[str, Mapping[str, Sequence[Run]]]) -> Figure:
     """Fig. 12: :func:`error_curves` side by side, one panel per data set ({title: runs})."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
-    for ax, (title, runs) in zip(axes[0], panels.items(), strict=True):
-        error_curves(runs, ax=ax, title=title)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.6, 4.0), squeeze=False)
+    for i, (ax, (title, runs)) in enumerate(zip(axes[0], panels.items(), strict=True)):
+        error_curves(runs, ax=ax, title=title, legend=i == len(panels) - 1)
     fig.tight_layout()
     return fig
 
@@ -94,18 +102,30 @@ def lr_selection(
     valid_error: Mapping[str, Mapping[float, float]],
     chosen: Mapping[str, float],
     *,
+    se: Mapping[str, Mapping[float, float]] | None = None,
     ax: Axes | None = None,
     title: str = "",
 ) -> Figure:
-    """Validation error (%) after the selection runs against the learning rate, one line per
-    configuration, the chosen rate circled (§2.3: the rate is chosen by validation error)."""
-    fig, ax = _axes(ax, (6.4, 4.2))
+    """Validation error (%) of the selection runs (the score of
+    :data:`glorot.experiments.SELECTION_RULE`) against the learning rate, one line per
+    configuration, with ± ``se`` (its standard error) as whiskers when given; the chosen rate
+    circled (§2.3: the rate is chosen by validation error). A diverged candidate is not drawn."""
+    fig, ax = _axes(ax, (7.6, 4.2))
     for label, errors in valid_error.items():
-        lrs = sorted(errors)
+        lrs = [lr for lr in sorted(errors) if np.isfinite(errors[lr])]
         style = config_style(label)
-        ax.plot(lrs, [100 * errors[lr] for lr in lrs], marker="o", label=label, **style)
+        yerr = None if se is None else [100 * se[label][lr] for lr in lrs]
+        ax.errorbar(
+            lrs,
+            [100 * errors[lr] for lr in lrs],
+            yerr=yerr,
+            marker="o",
+            capsize=3,
+            label=label,
+            **style,
+        )
         best = chosen[label]
-        if errors[best] == errors[best]:
+        if np.isfinite(errors[best]):
             ax.plot(
                 best,
                 100 * errors[best],
@@ -119,7 +139,7 @@ def lr_selection(
     ax.set_xlabel("learning rate ε")
     ax.set_ylabel("validation error (%)")
     ax.set_title(title)
-    ax.legend()
+    legend_outside(ax)
     return fig
 
 
@@ -132,10 +152,10 @@ def table1_comparison(
     titles: Mapping[str, str] | None = None,
 ) -> Figure:
     """Table 1 as bars: for each data set of ``ours`` a panel with, per configuration, the paper's
-    error (grey, when the paper has that data set) beside ours (its colour; whiskers: the range
-    over seeds from ``lo`` and ``hi``)."""
+    error (grey, when the paper has that data set) beside ours (its colour; whiskers: the spread
+    over seeds, from ``lo`` to ``hi``, e.g. mean ± sd). One legend above the panels."""
     sets = list(ours)
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 4.2), squeeze=False)
     for ax, d in zip(axes[0], sets, strict=True):
         labels = list(ours[d])
         x = np.arange(len(labels))
@@ -168,7 +188,12 @@ def table1_comparison(
         ax.set_xticks(x, labels, rotation=30, ha="right")
         ax.set_ylabel("test error (%)")
         ax.set_title((titles or {}).get(d, d))
-        if has_paper:
-            ax.legend()
-    fig.tight_layout()
+    handles, names = [], []
+    for ax in axes[0]:
+        for h, n in zip(*ax.get_legend_handles_labels(), strict=True):
+            if n not in names:
+                handles.append(h)
+                names.append(n)
+    fig.legend(handles, names, loc="upper center", ncol=len(names), bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
