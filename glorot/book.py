@@ -314,15 +314,34 @@ def missing_figures(declared, executed) -> list[int] | None:
     return [] if had and not sum(_images(c) for c in executed.cells) else None
 
 
-def tidy(nb) -> None:
+def tidy(nb, roots: Sequence[Path] = ()) -> None:
     """Drop what an execution leaves that is no part of the chapter: papermill's record of its
     input (a nested copy of the previous notebook, outputs included) and paths, and the timings
-    of every cell, which change at every execution."""
+    of every cell, which change at every execution. Text outputs that name a folder under one of
+    ``roots`` (the repository) name it relative to it: ``data/mnist``, not the build machine's."""
     record = nb.metadata.get("papermill", {})
     nb.metadata["papermill"] = {k: record[k] for k in PAPERMILL_KEPT if k in record}
+    prefixes = [f"{Path(root).resolve()}{os.sep}" for root in roots]
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", ()):
+            _relative_paths(output, prefixes)
+
+
+def _relative_paths(output, prefixes: Sequence[str]) -> None:
+    def strip(text: str) -> str:
+        for prefix in prefixes:
+            text = text.replace(prefix, "")
+        return text
+
+    if "text" in output:
+        output["text"] = strip(output["text"])
+    if "traceback" in output:
+        output["traceback"] = [strip(line) for line in output["traceback"]]
+    for mime, value in output.get("data", {}).items():
+        if isinstance(value, str) and not mime.startswith("image/"):
+            output["data"][mime] = strip(value)
 
 
 # ---- execution ---------------------------------------------------------------------------------
@@ -377,21 +396,27 @@ def execute(
                 progress_bar=progress,
             )
     except Exception as exc:
-        _tidy_file(out)
+        _tidy_file(out, _roots(notebook))
         raise ChapterError(notebook.stem, out, exc) from exc
     executed = nbformat.from_dict(executed)
-    tidy(executed)
+    tidy(executed, _roots(notebook))
     nbformat.write(executed, out)
     missing = missing_figures(declared, executed)
     if missing is not None:
         raise FigureError(notebook.stem, out, missing)
 
 
-def _tidy_file(path: Path) -> None:
+def _roots(notebook: Path) -> list[Path]:
+    """The folders whose paths an executed ``notebook`` should not name: its book's root (the
+    repository) and the one the package was installed from."""
+    return list(dict.fromkeys([find_root(Path(notebook).parent), _PACKAGE.parent]))
+
+
+def _tidy_file(path: Path, roots: Sequence[Path]) -> None:
     """:func:`tidy` the notebook at ``path`` if papermill got as far as writing it."""
     if path.is_file():
         nb = nbformat.read(path, as_version=4)
-        tidy(nb)
+        tidy(nb, roots)
         nbformat.write(nb, path)
 
 

@@ -46,7 +46,7 @@ def log_ticks(axis, lo: float, hi: float) -> None:
     holds three or more, else 1-2-5 steps, else every integer multiple, so that even a range
     inside one decade shows numbers."""
     decades = np.log10(hi) - np.log10(lo)
-    subs = (1.0,) if decades >= 2 else (1.0, 2.0, 5.0) if decades >= 0.7 else np.arange(1, 10)
+    subs = (1.0,) if decades >= 2 else (1.0, 2.0, 5.0) if decades >= 1 else np.arange(1.0, 10.0)
     axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
