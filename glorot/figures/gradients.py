@@ -269,6 +269,8 @@ def std_in_training(updates: Mapping, std: Mapping, *, quantity: str) -> Figure:
     """Fig. 9: the standard deviation of a per-layer quantity over training, one line per layer,
     one panel per init, log scales. ``updates``: {init: (P,)}; ``std``: {init: (P, L)}."""
     data = {init: (np.asarray(updates[init]), np.asarray(std[init])) for init in std}
+    values = np.concatenate([s.ravel() for _, s in data.values()])
+    values = values[np.isfinite(values) & (values > 0)]
 
     def draw(ax, item):
         u, s = item
@@ -277,6 +279,7 @@ def std_in_training(updates: Mapping, std: Mapping, *, quantity: str) -> Figure:
             ax.plot(x, s[:, i], "o-", ms=3, color=layer_color(i), label=_layer_label(i))
         ax.set_xscale("log")
         ax.set_yscale("log")
+        log_ticks(ax.yaxis, values.min(), values.max())
         ax.set_xlabel("updates (init drawn at 1)")
         ax.set_ylabel(f"std of {quantity}")
 
