@@ -13,17 +13,28 @@ INSTALLED := $(VENV)/.glorot-installed
 NBVAL := GLOROT_PROFILE=smoke $(BIN)/pytest --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg book/
 
-.PHONY: book test lint bench clean setup
+.PHONY: book test lint bench clean setup chromium
 
 book: $(INSTALLED)
 	$(BIN)/glorot book --profile $(PROFILE)
 
-# Lint, the unit tests, then every chapter re-executed at smoke scale with its checked cells
-# compared (nbval); the last step is skipped while no chapter notebook exists.
-test: $(INSTALLED)
+# Lint, the smoke book (executed and built, for the browser test), the unit tests, then every
+# chapter re-executed at smoke scale with its checked cells compared (nbval); the last step is
+# skipped while no chapter notebook exists. GLOROT_QUIET silences progress bars in CI logs.
+test: $(INSTALLED) chromium
 	$(BIN)/ruff check glorot tests
+	GLOROT_QUIET=1 $(BIN)/glorot book --profile smoke
 	$(BIN)/pytest
 	if ls book/*.ipynb >/dev/null 2>&1; then $(NBVAL); fi
+
+# The browser test's Chromium, from Debian where apt-get may install it; elsewhere the test is
+# skipped and says so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null \
+	      || echo "chromium could not be installed: the browser test will be skipped"; \
+	  else echo "no chromium and no apt-get as root: the browser test will be skipped"; fi; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check glorot tests

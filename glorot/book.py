@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,12 +30,21 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from glorot.config import PROFILES, ConfigError, Profile, get_profile
+from glorot.config import PROFILES, ConfigError, Profile, RunConfig, get_profile
 
 KERNEL = "python3"  # the kernel ipykernel installs in the environment's share/jupyter/kernels
 BOOK_DIR = "book"
 BOOK_FILES = ("_config.yml", "_toc.yml")
+STATIC_DIR = "_static"  # the book's stylesheets, next to _config.yml
 STAMP_KEY = "glorot"  # notebook metadata entry holding the stamp of the execution
+# A code cell tagged so must display at least one image when executed, at any scale.
+FIGURE_TAG = "figure"
+# The kernel draws inline whatever backend the caller's shell selects (MPLBACKEND=Agg on a
+# headless server would otherwise leave every chapter without its figures, silently).
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+# What papermill leaves in an executed notebook's metadata and is kept: its own record embeds the
+# whole input notebook (and so every earlier execution) and the build machine's paths.
+PAPERMILL_KEPT = ("version", "parameters", "duration")
 _PACKAGE = Path(__file__).resolve().parent
 # Types a parameter whose default is None may declare, as `depth = None  # int`.
 DECLARED_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
@@ -50,6 +60,26 @@ class ChapterError(RuntimeError):
         )
         self.chapter = chapter
         self.notebook = notebook
+
+
+class FigureError(ChapterError):
+    """An executed chapter displays fewer figures than its cells declare."""
+
+    def __init__(self, chapter: str, notebook: Path, cells: Sequence[int]):
+        where = (
+            f"no image from cell(s) {', '.join(map(str, cells))}, tagged {FIGURE_TAG!r}"
+            if cells
+            else "no image at all, where its stored outputs had some"
+        )
+        RuntimeError.__init__(
+            self,
+            f"chapter {chapter} executed without its figures: {where}; "
+            f"is the kernel's matplotlib backend inline?\n"
+            f"the executed notebook is {notebook}",
+        )
+        self.chapter = chapter
+        self.notebook = notebook
+        self.cells = list(cells)
 
 
 # ---- the book's layout -----------------------------------------------------------------------
@@ -135,7 +165,9 @@ def _declared_type(spec: dict) -> type | None:
     default = _literal(spec["default"])
     if default is not None:
         return type(default)
-    for hint in (spec.get("inferred_type_name"), spec.get("help", "").strip()):
+    # The comment may go on after the type: ``updates = None  # int; None: the profile's``.
+    comment = re.match(r"\s*(\w+)", spec.get("help") or "")
+    for hint in (spec.get("inferred_type_name"), comment and comment.group(1)):
         if hint in DECLARED_TYPES:
             return DECLARED_TYPES[hint]
     return None
@@ -179,10 +211,22 @@ def check_parameters(notebook: Path, given: Sequence[tuple[str, str]]) -> dict:
     return values
 
 
+def check_run_values(values: dict, profile: Profile, chapter: str) -> None:
+    """Check the values of parameters that are fields of a run (``depth``, ``width``, ``lr``,
+    ``updates``, ...) with the run configuration's own validation at ``profile``, so that a value
+    out of range is refused before a kernel starts, with the range it must lie in."""
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    run = {k: v for k, v in values.items() if k in fields and v is not None}
+    try:
+        profile.config(**run)
+    except (ConfigError, TypeError) as exc:
+        raise ConfigError(f"chapter {chapter}: parameter {exc}") from None
+
+
 def resolve_profile(name: str | None) -> Profile:
     """The profile called ``name``; without a name, ``$GLOROT_PROFILE`` or the default one."""
     if name is None:
-        return get_profile()
+        return get_profile(os.environ.get("GLOROT_PROFILE") or "default")
     if name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     return PROFILES[name]
@@ -238,21 +282,86 @@ def _write_stamp(notebook: Path, value: str, profile: str) -> None:
     nbformat.write(nb, notebook)
 
 
+# ---- what an executed chapter must hold --------------------------------------------------------
+
+
+def _images(cell) -> int:
+    return sum(
+        any(mime.startswith("image/") for mime in output.get("data", {}))
+        for output in cell.get("outputs", ())
+    )
+
+
+def figure_cells(nb) -> list[int]:
+    """Indices of the code cells tagged :data:`FIGURE_TAG`: each must display an image."""
+    return [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and FIGURE_TAG in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def missing_figures(declared, executed) -> list[int] | None:
+    """What ``executed`` lacks of the figures ``declared`` (the notebook before execution) says it
+    makes: the indices of tagged cells without an image. A notebook that tags no cell must show
+    at least one image if its stored outputs held any (``[]`` when that fails); None: all there."""
+    cells = figure_cells(declared)
+    if cells:
+        # Injected parameters shift the indices; the tag travels with the cell.
+        missing = [i for i in figure_cells(executed) if not _images(executed.cells[i])]
+        return missing or None
+    had = sum(_images(c) for c in declared.cells)
+    return [] if had and not sum(_images(c) for c in executed.cells) else None
+
+
+def tidy(nb, roots: Sequence[Path] = ()) -> None:
+    """Drop what an execution leaves that is no part of the chapter: papermill's record of its
+    input (a nested copy of the previous notebook, outputs included) and paths, and the timings
+    of every cell, which change at every execution. Text outputs that name a folder under one of
+    ``roots`` (the repository) name it relative to it: ``data/mnist``, not the build machine's."""
+    record = nb.metadata.get("papermill", {})
+    nb.metadata["papermill"] = {k: record[k] for k in PAPERMILL_KEPT if k in record}
+    prefixes = [f"{Path(root).resolve()}{os.sep}" for root in roots]
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", ()):
+            _relative_paths(output, prefixes)
+
+
+def _relative_paths(output, prefixes: Sequence[str]) -> None:
+    def strip(text: str) -> str:
+        for prefix in prefixes:
+            text = text.replace(prefix, "")
+        return text
+
+    if "text" in output:
+        output["text"] = strip(output["text"])
+    if "traceback" in output:
+        output["traceback"] = [strip(line) for line in output["traceback"]]
+    for mime, value in output.get("data", {}).items():
+        if isinstance(value, str) and not mime.startswith("image/"):
+            output["data"][mime] = strip(value)
+
+
 # ---- execution ---------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def _profile_env(profile: str) -> Iterator[None]:
-    """Run the kernel with ``GLOROT_PROFILE`` set, so every chapter's ``setup`` sees ``profile``."""
-    old = os.environ.get("GLOROT_PROFILE")
-    os.environ["GLOROT_PROFILE"] = profile
+def _kernel_env(profile: str) -> Iterator[None]:
+    """Run the kernel with ``GLOROT_PROFILE`` set, so every chapter's ``setup`` sees ``profile``,
+    and matplotlib's inline backend, whatever ``MPLBACKEND`` the caller has."""
+    new = {"GLOROT_PROFILE": profile, "MPLBACKEND": INLINE_BACKEND}
+    old = {name: os.environ.get(name) for name in new}
+    os.environ.update(new)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("GLOROT_PROFILE", None)
-        else:
-            os.environ["GLOROT_PROFILE"] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def execute(
@@ -264,7 +373,9 @@ def execute(
     progress: bool = True,
 ) -> None:
     """Execute ``notebook`` into ``out`` with papermill, in the notebook's folder, each cell
-    allowed the profile's timeout. Raises :class:`ChapterError` naming the chapter on failure."""
+    allowed the profile's timeout, then tidy it (:func:`tidy`) and check that it shows its
+    figures. Raises :class:`ChapterError` naming the chapter on failure, :class:`FigureError`
+    when figures are missing."""
     import papermill
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -272,9 +383,10 @@ def execute(
     # execution that injects none: the default one, whose outputs are committed.
     nb = nbformat.read(notebook, as_version=4)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    declared = nbformat.from_dict(nb)  # read before ``out``, which may be the same file
     try:
-        with _profile_env(profile.name):
-            papermill.execute_notebook(
+        with _kernel_env(profile.name):
+            executed = papermill.execute_notebook(
                 nb,
                 str(out),
                 parameters=params or None,
@@ -284,7 +396,28 @@ def execute(
                 progress_bar=progress,
             )
     except Exception as exc:
+        _tidy_file(out, _roots(notebook))
         raise ChapterError(notebook.stem, out, exc) from exc
+    executed = nbformat.from_dict(executed)
+    tidy(executed, _roots(notebook))
+    nbformat.write(executed, out)
+    missing = missing_figures(declared, executed)
+    if missing is not None:
+        raise FigureError(notebook.stem, out, missing)
+
+
+def _roots(notebook: Path) -> list[Path]:
+    """The folders whose paths an executed ``notebook`` should not name: its book's root (the
+    repository) and the one the package was installed from."""
+    return list(dict.fromkeys([find_root(Path(notebook).parent), _PACKAGE.parent]))
+
+
+def _tidy_file(path: Path, roots: Sequence[Path]) -> None:
+    """:func:`tidy` the notebook at ``path`` if papermill got as far as writing it."""
+    if path.is_file():
+        nb = nbformat.read(path, as_version=4)
+        tidy(nb, roots)
+        nbformat.write(nb, path)
 
 
 def _copy_book(root: Path, target: Path) -> None:
@@ -293,6 +426,8 @@ def _copy_book(root: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name in BOOK_FILES:
         shutil.copy2(root / name, target / name)
+    if (root / STATIC_DIR).is_dir():
+        shutil.copytree(root / STATIC_DIR, target / STATIC_DIR, dirs_exist_ok=True)
     skip = shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "_build", "__pycache__")
     shutil.copytree(root / BOOK_DIR, target / BOOK_DIR, ignore=skip, dirs_exist_ok=True)
     for notebook in (root / BOOK_DIR).rglob("*.ipynb"):
@@ -419,6 +554,7 @@ def run_chapter(
     scale = resolve_profile(
         values.get("profile") or os.environ.get("GLOROT_PROFILE") or declared_profile
     )
+    check_run_values(values, scale, notebook.stem)
     out = Path(out) if out else root / "_build" / "runs" / run_name(notebook.stem, values)
     execute(notebook, out, params=values, profile=scale, progress=progress)
     return out

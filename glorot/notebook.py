@@ -19,13 +19,26 @@ from glorot.config import Profile, get_profile
 
 def setup(profile: str = "default") -> Profile:
     """The profile a chapter runs at: ``profile`` from its parameters cell unless the environment
-    variable ``GLOROT_PROFILE`` overrides it (CI runs every chapter at ``smoke``). Also sets the
-    book's plotting theme and silences progress bars, whose output would fill the notebook."""
+    variable ``GLOROT_PROFILE`` overrides it (CI runs every chapter at ``smoke``). Also makes the
+    kernel draw figures inline whatever ``MPLBACKEND`` it inherited, sets the book's plotting
+    theme and silences progress bars, whose output would fill the notebook."""
     from glorot.figures import theme
 
     os.environ["GLOROT_QUIET"] = "1"
+    draw_inline()
     theme()
-    return get_profile(profile)
+    return get_profile(os.environ.get("GLOROT_PROFILE") or profile)
+
+
+def draw_inline() -> None:
+    """In a Jupyter kernel, switch matplotlib to the inline backend: a kernel started with
+    ``MPLBACKEND=Agg`` (common on headless servers) would otherwise display no figure at all.
+    Outside a kernel (a script, the tests) the backend is left alone."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.run_line_magic("matplotlib", "inline")
 
 
 def _profile_name(profile: Profile | str) -> str:

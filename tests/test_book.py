@@ -301,3 +301,154 @@ def test_chapter_parameters_are_literals_and_markers_are_on_their_own_line(name,
             # nbval ignores a marker that follows code on the same line.
             if "NBVAL_" in line:
                 assert line.strip().startswith("#"), f"{name}: marker after code: {line!r}"
+
+
+# ---- parameters checked by the run configuration ---------------------------------------------
+
+
+def test_a_none_default_takes_the_type_that_opens_its_comment():
+    comment = spec("None", help="int; None: the profile's number of updates")
+    assert book.coerce("updates", "100", comment) == 100
+    with pytest.raises(ConfigError, match="parameter 'updates' takes a value of type int"):
+        book.coerce("updates", "abc", comment)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"depth": -1}, "depth must be an integer >= 1, got -1"),
+        ({"depth": 0}, "depth must be an integer >= 1, got 0"),
+        ({"width": 0}, "width must be an integer >= 1, got 0"),
+        ({"lr": -1.0}, "learning rate must be > 0, got -1.0"),
+        ({"updates": -5}, "updates must be an integer >= 0, got -5"),
+        ({"pixel_range": "0255"}, "unknown pixel range '0255'; choose one of"),
+    ],
+)
+def test_run_values_out_of_range_are_refused_with_the_range(values, message):
+    with pytest.raises(ConfigError, match=f"chapter 02_sigmoid: parameter {re.escape(message)}"):
+        book.check_run_values(values, SMOKE, "02_sigmoid")
+
+
+def test_run_values_in_range_and_other_parameters_pass():
+    book.check_run_values({"depth": 4, "lr": None, "grid": 81, "n_in": 10}, SMOKE, "04_cost")
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        (("depth", "-1"), "depth must be an integer >= 1, got -1"),
+        (("depth", "0"), "depth must be an integer >= 1, got 0"),
+        (("lr", "-1"), "learning rate must be > 0"),
+        (("updates", "abc"), "parameter 'updates' takes a value of type int"),
+    ],
+)
+def test_glorot_run_refuses_a_bad_value_before_a_kernel_starts(tmp_path, capsys, param, message):
+    from glorot import cli
+
+    out = tmp_path / "run.ipynb"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "02_sigmoid", "-p", *param, "--out", str(out), "--profile", "smoke"])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists(), "no notebook is left behind"
+
+
+def test_width_zero_is_refused_for_the_chapter_that_takes_a_width(tmp_path, capsys):
+    from glorot import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "05_gradients_at_init", "-p", "width", "0", "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2
+    assert "width must be an integer >= 1, got 0" in capsys.readouterr().err
+
+
+# ---- what an executed chapter holds ----------------------------------------------------------
+
+PNG = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="}, "metadata": {}}
+
+
+def test_missing_figures_names_the_tagged_cells_without_an_image():
+    declared = notebook(code("a", tags=("figure",)), code("b"), code("c", tags=("figure",)))
+    executed = notebook(
+        code("a", tags=("figure",), outputs=[PNG]), code("b"), code("c", tags=("figure",))
+    )
+    assert book.missing_figures(declared, executed) == [2]
+    executed.cells[2].outputs = [nbformat.from_dict(PNG)]
+    assert book.missing_figures(declared, executed) is None
+
+
+def test_an_untagged_chapter_must_show_some_figure_if_it_did_before():
+    had = notebook(code("plot()", outputs=[PNG]), code("print(1)"))
+    assert book.missing_figures(had, notebook(code("plot()"), code("print(1)"))) == []
+    assert book.missing_figures(had, had) is None
+    never = notebook(code("print(1)"))
+    assert book.missing_figures(never, never) is None
+
+
+def test_tidy_drops_papermills_nested_input_paths_and_timings():
+    nb = notebook(code("x = 1"))
+    nested = {"metadata": {"papermill": {"input_path": {"cells": ["..."] * 100}}}}
+    nb.metadata["papermill"] = {
+        "input_path": nested,
+        "output_path": "/home/someone/glorot/book/x.ipynb",
+        "parameters": {"profile": "smoke"},
+        "version": "2.7.0",
+        "duration": 1.5,
+        "environment_variables": {},
+    }
+    nb.cells[0].metadata["papermill"] = {"duration": 0.1, "start_time": "2026-01-01"}
+    nb.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
+    nb.cells[0].outputs = [
+        nbformat.from_dict(stream("put the files in /srv/build/glorot/data/mnist\n")),
+        nbformat.from_dict(
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {
+                    "text/markdown": "in `/srv/build/glorot/data/cifar10`",
+                    "image/png": "/srv/",
+                },
+            }
+        ),
+    ]
+    book.tidy(nb, [Path("/srv/build/glorot")])
+    assert nb.cells[0].outputs[0].text == "put the files in data/mnist\n"
+    assert nb.cells[0].outputs[1].data["text/markdown"] == "in `data/cifar10`"
+    assert nb.metadata["papermill"] == {
+        "version": "2.7.0",
+        "parameters": {"profile": "smoke"},
+        "duration": 1.5,
+    }
+    assert "papermill" not in nb.cells[0].metadata and "execution" not in nb.cells[0].metadata
+
+
+FIGURE_CELL = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()"
+
+
+@pytest.mark.slow
+def test_a_figure_lost_to_a_non_inline_backend_fails_naming_the_chapter(
+    fixture_book, isolated_cache
+):
+    # A kernel that switches to Agg itself (as MPLBACKEND=Agg once did) shows no figure.
+    nb = demo_notebook()
+    nb.cells.append(
+        code("import matplotlib\nmatplotlib.use('Agg')\n" + FIGURE_CELL, tags=("figure",))
+    )
+    nbformat.write(nb, fixture_book / "book" / "01_demo.ipynb")
+    with pytest.raises(book.FigureError, match=r"chapter 01_demo executed without its figures"):
+        book.execute_book(fixture_book, SMOKE, progress=False, log=print)
+
+
+@pytest.mark.slow
+def test_a_chapter_executed_with_mplbackend_agg_shows_its_figures(
+    tmp_path, isolated_cache, monkeypatch
+):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    source = REPO / "book" / "04_cost.ipynb"
+    out = tmp_path / "04_cost.ipynb"
+    book.execute(source, out, params={"profile": "smoke"}, profile=SMOKE, progress=False)
+    executed = nbformat.read(out, as_version=4)
+    tagged = book.figure_cells(executed)
+    assert len(tagged) == len(book.figure_cells(nbformat.read(source, as_version=4))) >= 2
+    assert all(book._images(executed.cells[i]) for i in tagged)
+    assert set(executed.metadata["papermill"]) <= set(book.PAPERMILL_KEPT)

@@ -92,3 +92,34 @@ def test_saved_claims_are_plain_json(isolated_cache, monkeypatch):
     monkeypatch.setattr(myst_nb.ext.glue, "ipy_display", lambda data, **kw: None)
     path = notebook.glue_claims(RESULTS[:1], "05_gradients_at_init", "default")
     assert json.loads(path.read_text())[0]["verdict"] == "✔"
+
+
+def test_setup_leaves_the_backend_alone_outside_a_kernel(clean_env):
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    notebook.setup("smoke")
+    assert matplotlib.get_backend() == before
+
+
+@pytest.mark.slow
+def test_setup_draws_inline_in_a_kernel_started_with_mplbackend_agg(tmp_path, monkeypatch):
+    # Executed by papermill directly, without glorot.book's kernel environment: nbval and
+    # Jupyter start kernels that way, with the caller's MPLBACKEND.
+    import nbformat
+    import papermill
+    from fixture_notebooks import REPO, code
+    from fixture_notebooks import notebook as make_notebook
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    source = make_notebook(
+        code(
+            "from glorot.notebook import setup\nsetup('smoke')\n"
+            "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()"
+        )
+    )
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(source, str(out), kernel_name="python3", progress_bar=False)
+    outputs = nbformat.read(out, as_version=4).cells[0].outputs
+    assert any("image/png" in o.get("data", {}) for o in outputs)

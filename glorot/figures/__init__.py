@@ -1,7 +1,12 @@
 """The book's figures: one pure function per paper figure (arrays or a run in, a Figure out).
 
-Every figure uses one palette, one colour per hidden layer, so that "layer 3" has the same colour
-from the saturation plots (Figs. 2, 3, 10) to the gradient histograms (Figs. 6 to 9).
+Hidden layers are coloured on one sequential scale (:func:`layer_color`), dark for the first layer
+to light for the fifth, so that depth reads as colour and "layer 3" has the same colour from the
+saturation plots (Figs. 2, 3, 10) to the gradient histograms (Figs. 6 to 9).
+
+Figures are drawn for the width at which the book shows them: at most :data:`MAX_WIDTH` inches
+at 100 dpi fills the ~800 px content column at its natural size, so that text set at 9 pt or more
+(:func:`theme`) reads at 12 px or more; panels are stacked rather than set side by side.
 """
 
 from __future__ import annotations
@@ -11,8 +16,15 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+MAX_WIDTH = 8.0  # inches: 800 px at the inline backend's 100 dpi, the content column's width
+LAYER_CMAP = "viridis"  # sequential and colour-blind safe
+LAYER_RANGE = (0.0, 0.85)  # the part of the map used: its palest yellow is lost on white
+PAPER_DEPTH = 5  # the paper's networks have 5 hidden layers: the scale runs over 5 colours
+
+# Categorical colours (groups, models, data sets), not layers:
 # Seaborn's colour-blind-safe palette, written out so that the colours do not change with the
 # seaborn version. Index 0 is the first hidden layer (the paper's "Layer 1").
 LAYER_COLORS: tuple[str, ...] = (
@@ -27,9 +39,19 @@ LAYER_COLORS: tuple[str, ...] = (
 )
 
 
-def layer_color(i: int) -> str:
-    """Colour of hidden layer ``i`` (0 for the first hidden layer); cycles past the palette."""
-    return LAYER_COLORS[i % len(LAYER_COLORS)]
+def layer_color(i: int, depth: int = PAPER_DEPTH) -> str:
+    """Colour of hidden layer ``i`` (0 for the first hidden layer) of ``depth``: a shade of the
+    sequential :data:`LAYER_CMAP`, darkest for layer 1; deeper layers past ``depth`` keep the
+    lightest shade."""
+    lo, hi = LAYER_RANGE
+    t = min(i, depth - 1) / max(depth - 1, 1)
+    r, g, b, _ = colormaps[LAYER_CMAP](lo + (hi - lo) * t)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def legend_outside(ax, **kwargs) -> None:
+    """The legend of ``ax`` to the right of its data, never over it."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def theme() -> None:
@@ -43,6 +65,14 @@ def theme() -> None:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "legend.frameon": False,
+            # 9 pt at 100 dpi is 12.5 px on the page: legible at the figure's natural width.
+            "font.size": 10,
+            "axes.titlesize": 10,
+            "axes.labelsize": 10,
+            "xtick.labelsize": 9,
+            "ytick.labelsize": 9,
+            "legend.fontsize": 9,
+            "legend.title_fontsize": 9,
         }
     )
 

@@ -12,14 +12,17 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from glorot.figures import layer_color
+from glorot.figures import MAX_WIDTH, layer_color, legend_outside
 from glorot.theory import quarter_circle_pdf
 
 SURFACE_CMAP = "viridis"  # one colour map for both costs of Fig. 5
 COST_LABELS = {"nll": "cross-entropy  −log P(y|x)", "quadratic": "quadratic  ‖softmax − onehot‖²"}
 INIT_LABELS = {"standard": "standard init (eq. 1)", "normalized": "normalized init (eq. 16)"}
+# The two inits are told apart by two colours far apart on the layers' scale.
+INIT_COLORS = {"standard": layer_color(0), "normalized": layer_color(3)}
+NOT_MEASURED = "not measured"  # a table cell without a value (a layer whose Jacobian is not square)
 
 
 def _layer_label(i: int) -> str:
@@ -27,13 +30,26 @@ def _layer_label(i: int) -> str:
 
 
 def layer_table(columns: Mapping, *, fmt: str = ".3g") -> str:
-    """A Markdown table with one row per hidden layer: ``columns`` {header: (L,) values}."""
+    """A Markdown table with one row per hidden layer: ``columns`` {header: (L,) values}; a value
+    that is not finite (NaN: not measured, or not predicted) reads "not measured"."""
     names = list(columns)
     values = [np.asarray(columns[n], dtype=float) for n in names]
     rows = ["| layer | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for i in range(len(values[0])):
-        rows.append(f"| {i + 1} | " + " | ".join(format(v[i], fmt) for v in values) + " |")
+        cells = (format(v[i], fmt) if np.isfinite(v[i]) else NOT_MEASURED for v in values)
+        rows.append(f"| {i + 1} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def log_ticks(axis, lo: float, hi: float) -> None:
+    """Numbered ticks on a log ``axis`` spanning ``lo`` to ``hi``: powers of ten where the range
+    holds three or more, else 1-2-5 steps, else every integer multiple, so that even a range
+    inside one decade shows numbers."""
+    decades = np.log10(hi) - np.log10(lo)
+    subs = (1.0,) if decades >= 2 else (1.0, 2.0, 5.0) if decades >= 1 else np.arange(1.0, 10.0)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 # ---- Fig. 5 --------------------------------------------------------------------------------------
@@ -81,14 +97,14 @@ def cost_contours(surfaces: Mapping, plateaus: Mapping, *, levels: int = 20) -> 
 # ---- Figs. 6-8 -----------------------------------------------------------------------------------
 
 
-def _by_init(data: Mapping, draw, *, sharex=True, sharey=True, width=6.5) -> Figure:
+def _by_init(data: Mapping, draw, *, sharex=True, sharey=True, width=6.4) -> Figure:
     fig, axes = plt.subplots(
         len(data), 1, figsize=(width, 2.6 * len(data)), sharex=sharex, sharey=sharey, squeeze=False
     )
     for ax, (init, values) in zip(axes[:, 0], data.items(), strict=True):
         draw(ax, values)
-        ax.set_title(INIT_LABELS.get(init, init), fontsize=10)
-    axes[0, 0].legend(fontsize=8, ncol=2)
+        ax.set_title(INIT_LABELS.get(init, init))
+    legend_outside(axes[0, 0])
     fig.tight_layout()
     return fig
 
@@ -103,7 +119,7 @@ def activation_histograms(hists: Mapping, edges: np.ndarray, *, xlabel: str = "z
         for i, row in enumerate(np.asarray(h)):
             ax.plot(centres, row, color=layer_color(i), label=_layer_label(i))
         ax.set_ylabel("fraction")
-        ax.set_xlabel(f"activation value {xlabel}")
+        ax.set_xlabel(f"activation value ${xlabel}$")
 
     return _by_init(hists, draw)
 
@@ -156,12 +172,13 @@ def variances_vs_theory(measured: Mapping, predicted: Mapping) -> Figure:
     measured E[f'²]). Eq. 14 predicts a profile, not a scale: its curve is scaled to the measured
     geometric mean of each init."""
     panels = (
-        ("act_var", "Var[z^l]  (eq. 5)"),
-        ("dC_ds_var", "Var[∂C/∂s^l]  (eq. 13)"),
-        ("dC_dW_var", "Var[∂C/∂W^l]  (eq. 14, profile)"),
+        ("act_var", r"$\mathrm{Var}[z^l]$  (eq. 5)"),
+        ("dC_ds_var", r"$\mathrm{Var}[\partial C/\partial s^l]$  (eq. 13)"),
+        ("dC_dW_var", r"$\mathrm{Var}[\partial C/\partial W^l]$  (eq. 14, profile)"),
     )
-    colors = {"standard": layer_color(0), "normalized": layer_color(3)}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    colors = INIT_COLORS
+    # One panel per row: three side by side would be shrunk to a third of the column each.
+    fig, axes = plt.subplots(3, 1, figsize=(MAX_WIDTH - 0.5, 7.8), sharex=True)
     for ax, (key, title) in zip(axes, panels, strict=True):
         for init in measured:
             m = np.asarray(measured[init][key], dtype=float)
@@ -174,13 +191,17 @@ def variances_vs_theory(measured: Mapping, predicted: Mapping) -> Figure:
             ax.plot(layers, p, "--", color=c, label=f"{init}: linear regime")
             if key == "dC_ds_var" and "dC_ds_var_df" in predicted[init]:
                 ax.plot(
-                    layers, predicted[init]["dC_ds_var_df"], ":", color=c, label=f"{init}: × E[f′²]"
+                    layers,
+                    predicted[init]["dC_ds_var_df"],
+                    ":",
+                    color=c,
+                    label=f"{init}: × $E[f'^2]$",
                 )
         ax.set_yscale("log")
         ax.set_xticks(layers)
-        ax.set_xlabel("hidden layer")
-        ax.set_title(title, fontsize=10)
-    axes[1].legend(fontsize=7)
+        ax.set_title(title)
+    axes[-1].set_xlabel("hidden layer")
+    legend_outside(axes[1])
     fig.tight_layout()
     return fig
 
@@ -190,7 +211,7 @@ def jacobian_mean_sv(measured: Mapping, predicted: Mapping, paper: Mapping) -> F
     quarter-circle prediction (dashed, square layers only) and the paper's value (dotted line).
 
     ``measured``, ``predicted``: {init: (L,)}; ``paper``: {init: value}."""
-    colors = {"standard": layer_color(0), "normalized": layer_color(3)}
+    colors = INIT_COLORS
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for init, m in measured.items():
         m = np.asarray(m, dtype=float)
@@ -203,9 +224,9 @@ def jacobian_mean_sv(measured: Mapping, predicted: Mapping, paper: Mapping) -> F
         ax.axhline(paper[init], color=c, ls=":", lw=1, label=f"{init}: paper ≈{paper[init]:g}")
     ax.set_xticks(layers)
     ax.set_xlabel("hidden layer")
-    ax.set_ylabel("mean singular value of J^l")
+    ax.set_ylabel("mean singular value of $J^l$")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, ncol=3, loc="lower center")
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -234,7 +255,7 @@ def jacobian_spectra(spectra: Mapping, edges: Mapping, *, bins: int = 40) -> Fig
             )
             if np.isfinite(a):
                 ax.plot(grid, quarter_circle_pdf(grid, a), "--", color=layer_color(i), lw=1)
-        ax.set_xlabel("singular value of J^l")
+        ax.set_xlabel("singular value of $J^l$")
         ax.set_ylabel("density")
 
     data = {init: (spectra[init], edges[init]) for init in spectra}
@@ -248,6 +269,8 @@ def std_in_training(updates: Mapping, std: Mapping, *, quantity: str) -> Figure:
     """Fig. 9: the standard deviation of a per-layer quantity over training, one line per layer,
     one panel per init, log scales. ``updates``: {init: (P,)}; ``std``: {init: (P, L)}."""
     data = {init: (np.asarray(updates[init]), np.asarray(std[init])) for init in std}
+    values = np.concatenate([s.ravel() for _, s in data.values()])
+    values = values[np.isfinite(values) & (values > 0)]
 
     def draw(ax, item):
         u, s = item
@@ -256,6 +279,7 @@ def std_in_training(updates: Mapping, std: Mapping, *, quantity: str) -> Figure:
             ax.plot(x, s[:, i], "o-", ms=3, color=layer_color(i), label=_layer_label(i))
         ax.set_xscale("log")
         ax.set_yscale("log")
+        log_ticks(ax.yaxis, values.min(), values.max())
         ax.set_xlabel("updates (init drawn at 1)")
         ax.set_ylabel(f"std of {quantity}")
 
@@ -265,18 +289,18 @@ def std_in_training(updates: Mapping, std: Mapping, *, quantity: str) -> Figure:
 def spread_in_training(updates: Mapping, spread: Mapping, *, threshold: float) -> Figure:
     """The spread across layers (max/min over layers of the std of ∂C/∂W^l) over training, one
     line per init, with the C11 threshold. ``updates``, ``spread``: {init: (P,)}."""
-    colors = {"standard": layer_color(0), "normalized": layer_color(3)}
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
     for init, s in spread.items():
         x = np.maximum(np.asarray(updates[init]), 1)
-        ax.plot(x, s, "o-", ms=3, color=colors.get(init, None), label=INIT_LABELS.get(init, init))
+        ax.plot(x, s, "o-", ms=3, color=INIT_COLORS.get(init), label=INIT_LABELS.get(init, init))
     ax.axhline(threshold, color="grey", ls=":", lw=1, label=f"spread {threshold:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    values = np.concatenate([np.asarray(s, dtype=float) for s in spread.values()] + [[threshold]])
+    values = values[np.isfinite(values) & (values > 0)]
+    log_ticks(ax.yaxis, values.min(), values.max())
     ax.set_xlabel("updates (init drawn at 1)")
-    ax.yaxis.set_major_formatter(ScalarFormatter())
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("max/min over layers of std(∂C/∂W)")
-    ax.legend(fontsize=8)
+    ax.set_ylabel(r"max/min over layers of std($\partial C/\partial W^l$)")
+    legend_outside(ax)
     fig.tight_layout()
     return fig

@@ -12,31 +12,42 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from glorot.config import PAPER_EPOCH
-from glorot.figures import layer_color
+from glorot.figures import layer_color, legend_outside
 from glorot.probes import PERCENTILES, act_bins
 from glorot.train import Run
 
 P98 = PERCENTILES.index(98)
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 3.6)) -> tuple[Figure, Axes]:
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.2, 3.4)) -> tuple[Figure, Axes]:
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
         return fig, ax
     return ax.figure, ax
 
 
+def _short(x: float) -> str:
+    """An axis number in few characters: 1500 -> 1.5k, 2000000 -> 2M."""
+    for size, unit in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"{x / size:g}{unit}"
+    return f"{x:g}"
+
+
 def updates_axis(ax: Axes) -> None:
-    """Updates on the x axis (thousands separated) and the paper's epochs of 20k updates on top."""
+    """Updates on the x axis (at most six ticks, 20k for 20,000, so that labels never run
+    together) and the paper's epochs of 20k updates on top."""
     ax.set_xlabel("updates (mini-batches of 10)")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _short(x)))
     top = ax.secondary_xaxis(
         "top", functions=(lambda u: u / PAPER_EPOCH, lambda e: e * PAPER_EPOCH)
     )
-    top.set_xlabel(f"epochs of {PAPER_EPOCH // 1000}k updates (the paper's axis)", fontsize=9)
+    top.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    top.set_xlabel(f"epochs of {PAPER_EPOCH // 1000}k updates (the paper's axis)")
 
 
 def _title(run: Run) -> str:
@@ -59,10 +70,10 @@ def mean_std(run: Run, *, ax: Axes | None = None) -> Figure:
             updates, mean[:, i] - std[:, i], mean[:, i] + std[:, i], color=color, alpha=0.15, lw=0
         )
     ax.set_ylim(-0.05, 1.05)
-    ax.set_ylabel("activation z: mean ± std")
+    ax.set_ylabel("activation $z$: mean ± std")
     ax.set_title(_title(run))
     updates_axis(ax)
-    ax.legend(fontsize=8, ncols=2)
+    legend_outside(ax)
     return fig
 
 
@@ -80,13 +91,13 @@ def percentile_std(run: Run, *, ax: Axes | None = None, threshold: float | None 
     if threshold is not None:
         ax.axhline(threshold, color="0.4", linestyle=":", linewidth=1)
     # Two proxy entries say which marker is which statistic.
-    ax.plot([], [], linestyle="none", marker="^", color="0.3", label="98th percentile of |z|")
-    ax.plot([], [], marker="o", markersize=3, color="0.3", label="std of z")
+    ax.plot([], [], linestyle="none", marker="^", color="0.3", label="98th percentile of $|z|$")
+    ax.plot([], [], marker="o", markersize=3, color="0.3", label="std of $z$")
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("98th percentile of |z|, std of z")
+    ax.set_ylabel("98th pct of $|z|$, std of $z$")
     ax.set_title(_title(run))
     updates_axis(ax)
-    ax.legend(fontsize=8, ncols=2)
+    legend_outside(ax)
     return fig
 
 
@@ -102,7 +113,7 @@ def saturated_fraction(run: Run, *, ax: Axes | None = None) -> Figure:
     ax.set_ylabel("fraction saturated")
     ax.set_title(_title(run))
     updates_axis(ax)
-    ax.legend(fontsize=8, ncols=2)
+    legend_outside(ax)
     return fig
 
 
@@ -116,11 +127,11 @@ def end_histograms(run: Run, *, ax: Axes | None = None) -> Figure:
     for i in _layers(run):
         ax.plot(centres, hist[i], color=layer_color(i), label=f"Layer {i + 1}")
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_xlabel("activation value z")
+    ax.set_xlabel("activation value $z$")
     ax.set_ylabel("fraction of values")
     updates = int(run.probes["updates"][-1])
     ax.set_title(f"{run.config.label}, {run.config.init} init, after {updates:,} updates")
-    ax.legend(fontsize=8, ncols=2)
+    legend_outside(ax)
     return fig
 
 
@@ -129,11 +140,12 @@ def panels(
     runs: Sequence[Run],
     *,
     columns: int = 1,
-    size: tuple[float, float] = (6.4, 3.6),
+    size: tuple[float, float] = (6.2, 3.4),
     **kwargs,
 ) -> Figure:
     """One panel per run drawn by ``draw`` (one of this module's functions), ``columns`` per row;
-    the paper stacks its panels (Figs. 2, 3)."""
+    the paper stacks its panels (Figs. 2, 3), and so does the book: with a legend beside each
+    panel, one column fills the page's width (:data:`glorot.figures.MAX_WIDTH`)."""
     rows = -(-len(runs) // columns)
     fig, axes = plt.subplots(
         rows, columns, figsize=(size[0] * columns, size[1] * rows), squeeze=False
