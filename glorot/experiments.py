@@ -145,6 +145,25 @@ def choose(grid: tuple[float, ...], scores: dict[float, list[float]], n_valid: i
     return Selection(max(tied), mean, se, tied, ())
 
 
+def selection_configs(
+    profile: Profile,
+    models: tuple[tuple[str, str], ...] = TABLE1,
+    depth: int = 5,
+    seeds: tuple[int, ...] | None = None,
+    **overrides,
+) -> list[RunConfig]:
+    """Every candidate run :func:`select_lrs` reads, model by model, then rate, then seed."""
+    seeds = profile.seeds if seeds is None else tuple(seeds)
+    # A selection run has its own length and schedule, whatever the main run's.
+    overrides = {k: v for k, v in overrides.items() if k not in SELECTION_FIELDS}
+    return [
+        selection_config(profile, activation, init, lr, depth, seed, **overrides)
+        for activation, init in models
+        for lr in profile.lr_grid
+        for seed in seeds
+    ]
+
+
 def select_lrs(
     profile: Profile,
     models: tuple[tuple[str, str], ...] = TABLE1,
@@ -160,14 +179,7 @@ def select_lrs(
     """
     grid = profile.lr_grid
     seeds = profile.seeds if seeds is None else tuple(seeds)
-    # A selection run has its own length and schedule, whatever the main run's.
-    overrides = {k: v for k, v in overrides.items() if k not in SELECTION_FIELDS}
-    cfgs = [
-        selection_config(profile, activation, init, lr, depth, seed, **overrides)
-        for activation, init in models
-        for lr in grid
-        for seed in seeds
-    ]
+    cfgs = selection_configs(profile, models, depth, seeds, **overrides)
     runs = _read(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name))
     per_model = len(grid) * len(seeds)
     selections = {}

@@ -174,10 +174,9 @@ class Plan:
         """The runs that depend on nothing: the selection candidates of every model (those of
         :func:`glorot.experiments.select_lrs`), then the fixed runs."""
         cfgs = [
-            experiments.selection_config(self.profile, act, init, lr, depth)
+            cfg
             for depth, pairs in self.models.items()
-            for act, init in pairs
-            for lr in self.profile.lr_grid
+            for cfg in experiments.selection_configs(self.profile, pairs, depth)
         ]
         return _unique(cfgs + list(self.needs.fixed))
 
@@ -192,7 +191,7 @@ class Plan:
             for (act, init), selection in experiments.select_lrs(P, pairs, depth).items()
         }
         cfgs = [
-            experiments.main_config(P, act, init, depth, seed, lr=lrs[(act, init, depth)])
+            experiments.main_config(P, act, init, lrs[(act, init, depth)], depth, seed)
             for act, init, depth, seed in self.needs.mains
         ]
         cfgs += [
