@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glorot.config import ConfigError, Profile, RunConfig
 from glorot.store import load_or_run, run_many
-from glorot.train import Run
+from glorot.run import Run
 
 # Table 1's rows, in the paper's order: (activation, init).
 TABLE1 = (

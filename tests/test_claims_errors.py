@@ -15,7 +15,7 @@ from glorot.claims import errors as E
 from glorot.config import PROFILES, RunConfig
 from glorot.experiments import TABLE1
 from glorot.figures import errors as F
-from glorot.train import Run
+from glorot.run import Run
 
 matplotlib.use("Agg")
 

@@ -5,7 +5,7 @@ import pytest
 
 from glorot import datasets, experiments
 from glorot.config import get_profile
-from glorot.train import Run
+from glorot.run import Run
 
 P = get_profile("smoke")
 BEST_LR = P.lr_grid[-1]

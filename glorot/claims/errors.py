@@ -28,7 +28,7 @@ from glorot.config import PROFILES, Profile, get_profile
 from glorot.experiments import TABLE1, row_label
 from glorot.shapeset import constant_guess_error
 from glorot.stats import PAPER_ALPHA, p_vs_best, two_proportion_z
-from glorot.train import Run
+from glorot.run import Run
 
 ROWS: tuple[str, ...] = tuple(row_label(a, i) for a, i in TABLE1)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from glorot.claims import ClaimResult, verdict
 from glorot.config import PAPER_EPOCH, Profile, RunConfig, get_profile
-from glorot.train import Run
+from glorot.run import Run
 
 LAYER_RATIO = 3**-0.25  # halfway (in log) between √(1/3) (standard) and 1 (normalized)
 PLATEAU_RATIO = 2.0  # C6: the quadratic cost's plateau share must be at least twice the NLL's
