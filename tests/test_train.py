@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from glorot.backprop import Backprop
+from glorot.checkpoint import DamagedCheckpoint
 from glorot.checkpoint import load as load_checkpoint
 from glorot.config import ConfigError, RunConfig
 from glorot.data import DataSource, make_source
@@ -360,3 +361,115 @@ def test_progress_bar_silent_when_quiet(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
     train(tiny(updates=5), progress=True)
     assert "upd" in capsys.readouterr().err
+
+
+# --- faults: signals, damaged checkpoints, probes that cannot be computed -------------------
+
+
+def sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_checkpoints_then_raises_and_resume_is_exact(tmp_path):
+    cfg = tiny()
+    whole = train(cfg)
+    path = tmp_path / "ckpt.npz"
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 41, sigterm))
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    model = build_model(cfg, 1024, 9, torch.Generator().manual_seed(cfg.seed))
+    assert load_checkpoint(path, cfg, model).updates == 42  # nothing after the signal is lost
+    assert_same_run(whole, train(cfg, checkpoint_path=path))
+
+
+def _flip_byte(path, where: float) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(where * (len(data) - 1))] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),  # truncated
+        lambda p: p.write_bytes(b""),
+        lambda p: p.write_bytes(os.urandom(3000)),
+        lambda p: p.write_bytes(b"\x80\x04\x95" + os.urandom(100)),  # looks like a pickle
+        lambda p: _flip_byte(p, 0.02),
+        lambda p: _flip_byte(p, 0.5),
+        lambda p: _flip_byte(p, 0.97),
+    ],
+    ids=["truncated", "empty", "random", "pickle", "flip-start", "flip-middle", "flip-end"],
+)
+def test_damaged_checkpoint_is_reported_discarded_and_the_run_restarts(tmp_path, damage):
+    cfg = tiny()
+    whole = train(cfg)
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 33, ctrl_c))
+    damage(path)
+    with pytest.warns(DamagedCheckpoint, match="damaged checkpoint") as caught:
+        again = train(cfg, checkpoint_path=path)
+    message = str(caught[0].message)
+    assert "\n" not in message and "allow_pickle" not in message
+    assert not path.exists()  # discarded
+    assert_same_run(whole, again)  # recomputed from update 0: the same numbers
+
+
+def test_checkpoint_checksum_covers_the_meta(tmp_path):
+    """A checkpoint rewritten with another step count inside a sound zip is still caught."""
+    cfg = tiny()
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 33, ctrl_c))
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.asarray(json.dumps(meta | {"updates": 30}))
+    np.savez(path, **arrays)
+    model = build_model(cfg, 1024, 9, torch.Generator().manual_seed(cfg.seed))
+    with pytest.warns(DamagedCheckpoint, match="checksum"):
+        assert load_checkpoint(path, cfg, model) is None
+
+
+def test_a_probe_that_cannot_be_computed_is_recorded_not_measured(monkeypatch):
+    cfg = tiny()
+    whole = train(cfg)
+    eigvalsh = torch.linalg.eigvalsh
+    calls = []
+
+    def failing_after_the_first_point(a):
+        calls.append(1)
+        if len(calls) > cfg.depth:
+            raise torch.linalg.LinAlgError("linalg.eigh: The algorithm failed to converge")
+        return eigvalsh(a)
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", failing_after_the_first_point)
+    run = train(cfg)
+    assert run.diverged_at is None
+    jac = run.probes["jac_mean_sv"]
+    assert np.isfinite(jac[0]).all() and np.isnan(jac[-1]).all()
+    assert np.isnan(run.probes["jac_sv"][-1]).all()
+    why = "Jacobian spectra: linalg.eigh: The algorithm failed to converge"
+    assert run.provenance["not_measured"] == [{"updates": cfg.updates, "why": why}]
+    # Everything else is measured as in a run whose probes all succeed.
+    for key in ("act_std", "dC_ds_std", "dC_dW_std"):
+        np.testing.assert_array_equal(run.probes[key], whole.probes[key])
+    np.testing.assert_array_equal(run.evals["test_error"], whole.evals["test_error"])
+    assert "not_measured" not in whole.provenance
+
+
+def test_not_measured_survives_a_resume(tmp_path, monkeypatch):
+    def failing(a):
+        raise torch.linalg.LinAlgError("no convergence")
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", failing)
+    cfg = tiny()
+    whole = train(cfg)
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 33, ctrl_c))
+    resumed = train(cfg, checkpoint_path=path)
+    assert [n["updates"] for n in resumed.provenance["not_measured"]] == [0, cfg.updates]
+    assert_same_run(whole, resumed)
