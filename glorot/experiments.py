@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 
 from glorot.config import ConfigError, Profile, RunConfig
-from glorot.store import load_or_run, run_many
 from glorot.run import Run
+from glorot.store import load_or_run, run_many
 
 # Table 1's rows, in the paper's order: (activation, init).
 TABLE1 = (

@@ -139,9 +139,7 @@ def quadratic(logits: Tensor, y: Tensor) -> Tensor:
     return ((p - target) ** 2).sum(dim=1).mean()
 
 
-def _nll_delta(
-    logits: Tensor, y: Tensor, out: Tensor, rows: Tensor
-) -> tuple[Tensor, Tensor]:
+def _nll_delta(logits: Tensor, y: Tensor, out: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
     """∂C/∂logits = (softmax - onehot) / B into ``out`` (B, K); returns the cost (mean -log p_y).
 
     ``rows`` is arange(B) on the device (preallocated by the caller)."""
@@ -152,9 +150,7 @@ def _nll_delta(
     return loss, out.div_(len(y))
 
 
-def _quadratic_delta(
-    logits: Tensor, y: Tensor, out: Tensor, rows: Tensor
-) -> tuple[Tensor, Tensor]:
+def _quadratic_delta(logits: Tensor, y: Tensor, out: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
     """∂C/∂logits of C = mean Σ_k (p_k - t_k)² into ``out``; returns the cost.
 
     With g = 2 (p - t) / B = ∂C/∂p, the softmax gives ∂C/∂l_j = p_j (g_j - Σ_k g_k p_k)."""
@@ -182,7 +178,8 @@ class Cost:
 
 
 COSTS: dict[str, Cost] = {
-    c.name: c for c in (Cost("nll", nll, _nll_delta), Cost("quadratic", quadratic, _quadratic_delta))
+    c.name: c
+    for c in (Cost("nll", nll, _nll_delta), Cost("quadratic", quadratic, _quadratic_delta))
 }
 
 

@@ -87,7 +87,10 @@ def test_500_updates_equal_autograd_sgd(activation, init, cost, depth):
     torch.testing.assert_close(loss, ref.detach(), rtol=1e-4, atol=1e-6)
     moved = 0.0
     for (name, a), b, start in zip(
-        ours.state_dict().items(), theirs.parameters(), _net(activation, init, depth).parameters()
+        ours.state_dict().items(),
+        theirs.parameters(),
+        _net(activation, init, depth).parameters(),
+        strict=True,
     ):
         torch.testing.assert_close(a, b.detach(), rtol=1e-4, atol=1e-5, msg=name)
         moved = max(moved, (a - start.detach()).abs().max().item())

@@ -26,9 +26,9 @@ from IPython.display import Markdown
 from glorot.claims import ClaimResult, Verdict, verdict
 from glorot.config import PROFILES, Profile, get_profile
 from glorot.experiments import TABLE1, row_label
+from glorot.run import Run
 from glorot.shapeset import constant_guess_error
 from glorot.stats import PAPER_ALPHA, p_vs_best, two_proportion_z
-from glorot.run import Run
 
 ROWS: tuple[str, ...] = tuple(row_label(a, i) for a, i in TABLE1)
 
