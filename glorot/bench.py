@@ -1,22 +1,30 @@
-"""Benchmarks: is the data generator fast enough, is the training loop as lean as a minimal one,
+"""Benchmarks: is the data generator fast enough, how close is the trainer to what this CPU allows,
 and what do the probes cost? Prints figures; never judges them by failing.
 
-    python -m glorot.bench [--quick] [--threads N]
+    glorot bench [--quick] [--threads N]
 
-(a) Shapeset images/s against the examples/s a 5x1000 tanh MLP consumes at batch 10 on the CPU
-    (target: the generator ≥ 20x faster, and ≥ 50,000 images/s);
-(b) updates/s of :func:`glorot.train.train` against a minimal hand-written SGD loop, same model,
-    same pre-generated batches, repetitions interleaved, medians (target ratio ≥ 0.95);
-(c) the cost of one probe (300 examples, as in Fig. 2) and the probes' share of training time at
-    the default profile's schedule (target ≤ 5%);
-(d) the same loop comparison on CUDA when a GPU is present.
+(a) Shapeset images/s against the examples/s a 5x1000 tanh MLP consumes at batch 10;
+(b) for 5x400 and 5x1000 tanh MLPs at batch 10, on the same pre-generated batches, in this process:
+    plain autograd with ``torch.optim.SGD``; ``torch.compile`` of that step (in a child process
+    with a time limit, as its ratio to plain autograd there); a bare hand-written loop (forward by
+    ``addmm``, the backward of §4.2, ``addmm_`` updates, nothing else); and :func:`glorot.train.train`
+    with the default profile's probe schedule. Repetitions interleaved, medians. Targets: train
+    >= 2.5x autograd at 5x400, >= 1.5x at 5x1000, >= 0.9x the bare loop;
+(c) the share of a default-profile run (5x400, 40k updates) spent measuring, from such a run
+    (target: probes <= 3 %);
+(d) two runs at once, one per core, updates/s each;
+(e) the loops on CUDA when a GPU is present.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import multiprocessing
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -29,9 +37,10 @@ from glorot.config import RunConfig, get_profile
 from glorot.data import DataSource
 from glorot.models import COSTS, build_model
 from glorot.probes import probe
-from glorot.train import error_count, jacobian_points, probe_schedule, train
+from glorot.train import jacobian_points, probe_schedule, train
 
-WIDTH, DEPTH, BATCH = 1000, 5, 10  # the paper's network and mini-batch (§2.3)
+DEPTH, BATCH = 5, 10  # the paper's depth and mini-batch (§2.3)
+COMPILE_LIMIT_S = 300  # torch.compile gets this long, compilation included
 
 
 class Pregenerated(DataSource):
@@ -60,7 +69,8 @@ class Pregenerated(DataSource):
             yield from pool
 
     def fixed(self, split: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.x[:n], self.y[:n]
+        reps = -(-n // len(self.x))
+        return self.x.repeat(reps, 1)[:n], self.y.repeat(reps)[:n]
 
 
 def _sync(device: str) -> None:
@@ -68,155 +78,269 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize(device)
 
 
-def minimal_loop(cfg: RunConfig, source: Pregenerated, updates: int) -> float:
-    """Updates/s of the shortest correct SGD loop: forward, cost, grad, fused update."""
-    model = build_model(cfg, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0))
-    params, cost = list(model.parameters()), COSTS[cfg.cost]
-    pool = [(x.to(cfg.device), y.to(cfg.device)) for x, y in source.batches(cfg.batch)]
+def _pool(cfg: RunConfig, source: Pregenerated) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return [(x.to(cfg.device), y.to(cfg.device)) for x, y in source.batches(cfg.batch)]
+
+
+def _timed(cfg: RunConfig, step: Callable, pool: list, updates: int) -> float:
+    """Updates/s of ``step(x, y)`` over ``updates`` batches of ``pool``; each cost read back, as
+    the trainer does on the CPU to stop a diverged run at once."""
     _sync(cfg.device)
     t0 = time.perf_counter()
     for k in range(updates):
-        x, y = pool[k % len(pool)]
-        grads = torch.autograd.grad(cost(model(x), y), params)
-        with torch.no_grad():
-            torch._foreach_add_(params, grads, alpha=-cfg.lr)
+        step(*pool[k % len(pool)])
     _sync(cfg.device)
     return updates / (time.perf_counter() - t0)
 
 
-def loop_config(updates: int, device: str = "cpu") -> RunConfig:
-    """A run measured only at its two ends, on small fixed sets, so the loop itself is timed."""
-    return RunConfig(
-        width=WIDTH,
-        depth=DEPTH,
-        batch=BATCH,
-        updates=updates,
-        probe_every=updates,
-        probe_dense=0,
-        n_probe=50,
-        n_valid=50,
-        n_test=50,
-        jacobian_examples=0,
-        device=device,
+def autograd_step(cfg: RunConfig, source: Pregenerated, compiled: bool = False) -> Callable:
+    """The textbook step: zero_grad, forward, cost, backward, ``optim.SGD`` step."""
+    model = build_model(cfg, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0))
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    cost = COSTS[cfg.cost]
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss = cost(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    if not compiled:
+        return lambda x, y: step(x, y).item()
+    fast = torch.compile(step)
+    return lambda x, y: fast(x, y).item()
+
+
+def bare_step(cfg: RunConfig, source: Pregenerated) -> Callable:
+    """The shortest hand-written step: tanh layers by addmm, δ^top = softmax - onehot,
+    δ^i = (1 - z²) ⊙ δ^{i+1} W^{i+1}, each W updated in place by addmm_ (α = -ε)."""
+    model = build_model(cfg, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0))
+    W = [layer.weight.detach() for layer in model.layers]
+    b = [layer.bias.detach() for layer in model.layers]
+    rows = torch.arange(cfg.batch, device=cfg.device)
+
+    def step(x, y):
+        z = [x]
+        for i in range(len(W) - 1):
+            z.append(torch.tanh(torch.addmm(b[i], z[-1], W[i].T)))
+        logits = torch.addmm(b[-1], z[-1], W[-1].T)
+        d = torch.log_softmax(logits, dim=1)
+        loss = -d[rows, y].mean()
+        d = d.exp_()
+        d[rows, y] -= 1
+        d /= len(y)
+        for i in range(len(W) - 1, -1, -1):
+            back = d @ W[i] if i > 0 else None
+            W[i].addmm_(d.T, z[i], alpha=-cfg.lr)
+            b[i].add_(d.sum(dim=0), alpha=-cfg.lr)
+            if i > 0:
+                d = back.mul_(1 - z[i] * z[i])
+        return loss.item()
+
+    return step
+
+
+def loop_config(width: int, updates: int, device: str = "cpu") -> RunConfig:
+    """A run on the default profile's probe schedule (up to ``updates``) and measuring sets."""
+    return get_profile("default").config(width=width, updates=updates, device=device)
+
+
+def _train_speed(cfg: RunConfig, source: Pregenerated) -> tuple[float, float]:
+    """Updates/s of train() between measurements, and the share of its time spent measuring."""
+    prov = train(cfg, source=source).provenance
+    return prov["updates_per_s"], prov["measure_s"] / prov["wall_s"]
+
+
+def compare_loops(width: int, updates: int, repeats: int, device: str = "cpu") -> dict:
+    """Medians of updates/s of the four loops, repetitions interleaved so that a change of the
+    machine's load hits all of them alike."""
+    source = Pregenerated(2_000)
+    cfg = loop_config(width, updates, device)
+    pool = _pool(cfg, source)
+    steps = {"autograd": autograd_step(cfg, source), "bare": bare_step(cfg, source)}
+    for step in steps.values():
+        _timed(cfg, step, pool, 20)  # warm-up: allocator, kernels
+    speeds: dict[str, list[float]] = {"autograd": [], "bare": [], "train": []}
+    share = []
+    for i in range(repeats):
+        order = ["autograd", "bare", "train"]
+        for which in order if i % 2 == 0 else order[::-1]:
+            if which == "train":
+                speed, measuring = _train_speed(cfg, source)
+                speeds["train"].append(speed)
+                share.append(measuring)
+            else:
+                speeds[which].append(_timed(cfg, steps[which], pool, updates))
+    out = {k: statistics.median(v) for k, v in speeds.items()}
+    out["measure_share"] = statistics.median(share)
+    return out
+
+
+def _compiled_child(width: int, updates: int, threads: int) -> None:
+    """In a child process: updates/s of the compiled step and of the plain one, printed."""
+    torch.set_num_threads(threads)
+    source = Pregenerated(500)
+    cfg = loop_config(width, updates)
+    pool = _pool(cfg, source)
+    plain, fast = autograd_step(cfg, source), autograd_step(cfg, source, compiled=True)
+    t0 = time.perf_counter()
+    _timed(cfg, fast, pool, 3)  # compiles
+    compile_s = time.perf_counter() - t0
+    _timed(cfg, plain, pool, 20)
+    a, c = [], []
+    for _ in range(3):
+        a.append(_timed(cfg, plain, pool, updates))
+        c.append(_timed(cfg, fast, pool, updates))
+    print(f"{statistics.median(c)} {statistics.median(a)} {compile_s}")
+
+
+def compiled_speed(width: int, updates: int, threads: int) -> str:
+    """The compiled step against plain autograd, or why it could not be measured."""
+    code = (
+        f"from glorot.bench import _compiled_child; _compiled_child({width}, {updates}, {threads})"
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=COMPILE_LIMIT_S
+        )
+    except subprocess.TimeoutExpired:
+        return f"not measured: over {COMPILE_LIMIT_S} s"
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"fails on this CPU: {last[:80]}"
+    compiled, plain, compile_s = map(float, out.stdout.split())
+    return (
+        f"{compiled:,.0f} upd/s, {compiled / plain:.2f}x autograd (compiled in {compile_s:.0f} s)"
     )
 
 
-def median_time(fn: Callable[[], object], repeats: int, device: str = "cpu") -> float:
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def _one_of_two(width: int, updates: int) -> float:
+    torch.set_num_threads(1)
+    return _train_speed(loop_config(width, updates), Pregenerated(2_000))[0]
 
 
-def compare_loops(device: str, updates: int, repeats: int, source: Pregenerated) -> dict:
-    cfg = loop_config(updates, device)
-    minimal_loop(cfg, source, min(updates, 20))  # warm-up: allocator, kernels
-    ours, theirs = [], []
-    for i in range(repeats):  # interleaved in ABBA order, so drifts of the machine hit both alike
-        for which in ("minimal", "train") if i % 2 == 0 else ("train", "minimal"):
-            if which == "minimal":
-                theirs.append(minimal_loop(cfg, source, updates))
-            else:
-                ours.append(train(cfg, source=source).provenance["updates_per_s"])
-    return {"train": statistics.median(ours), "minimal": statistics.median(theirs)}
+def two_at_once(width: int, updates: int) -> list[float]:
+    """Updates/s of each of two runs trained at the same time in two processes."""
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        return list(pool.map(_one_of_two, [width, width], [updates, updates]))
+
+
+def probe_costs(quick: bool) -> dict:
+    """Seconds of one probe with and without Jacobians, at the default profile."""
+    default = get_profile("default").config()
+    source = Pregenerated(default.n_probe)
+    model = build_model(
+        default, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0)
+    )
+    x, y = source.fixed("probe", default.n_probe)
+    k = 1 if quick else 3
+    jac = statistics.median(_seconds(lambda: probe(model, x, y, default)) for _ in range(k))
+    plain = statistics.median(
+        _seconds(lambda: probe(model, x, y, default, jacobians=False)) for _ in range(k)
+    )
+    return {"jac": jac, "plain": plain}
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m glorot.bench", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--quick", action="store_true", help="fewer images and updates (~1 min)")
+    parser = argparse.ArgumentParser(prog="glorot bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer updates and repetitions")
     parser.add_argument(
         "--threads",
         type=int,
         default=int(os.environ.get("GLOROT_THREADS", "1")),
-        help="torch threads, for both loops alike (default: GLOROT_THREADS, else 1, as in train)",
+        help="torch threads, for every loop alike (default: GLOROT_THREADS, else 1, as in train)",
     )
     args = parser.parse_args(argv)
-    # train() runs with GLOROT_THREADS threads: the minimal loop must get the same number.
+    # train() runs with GLOROT_THREADS threads: the other loops must get the same number.
     os.environ["GLOROT_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
     os.environ["GLOROT_QUIET"] = "1"
-    n_images, updates, repeats = (5_000, 100, 3) if args.quick else (20_000, 400, 5)
-    rows: list[tuple[str, str, str]] = []
+    quick = args.quick
+    n_images = 5_000 if quick else 20_000
+    updates = {400: 1_000, 1000: 400} if quick else {400: 4_000, 1000: 1_500}
+    repeats = 3 if quick else 5
 
     def row(what: str, value: str, target: str = "") -> None:
-        rows.append((what, value, target))
-        print(f"  {what:<44} {value:>16}  {target}", flush=True)
+        print(f"  {what:<48} {value:>22}  {target}", flush=True)
 
     print(
-        f"glorot benchmarks: torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+        f"glorot benchmarks: torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
-        + (", quick" if args.quick else "")
+        + (", quick" if quick else "")
     )
-    print(f"  {'measure':<44} {'value':>16}  target")
+    print(f"  {'measure':<48} {'value':>22}  target")
 
     # (a) generator against consumption
     shapeset.sample(100, np.random.default_rng(1))  # warm-up
-    t_gen = median_time(lambda: shapeset.sample(n_images, np.random.default_rng(2)), 3)
+    t_gen = statistics.median(
+        _seconds(lambda: shapeset.sample(n_images, np.random.default_rng(2))) for _ in range(3)
+    )
     images_per_s = n_images / t_gen
     row(f"Shapeset generator ({n_images:,} images)", f"{images_per_s:,.0f} img/s", ">= 50,000")
-    source = Pregenerated(2_000)
-    consumed = BATCH * minimal_loop(loop_config(updates), source, updates)
-    row(f"{DEPTH}x{WIDTH} tanh MLP consumes, batch {BATCH}, CPU", f"{consumed:,.0f} ex/s")
-    row("generator / consumption", f"{images_per_s / consumed:,.1f}x", ">= 20x")
 
-    # (b) our loop against the minimal one
-    loops = compare_loops("cpu", updates, repeats, source)
-    row("minimal SGD loop, CPU", f"{loops['minimal']:,.1f} upd/s")
-    row("glorot.train loop, CPU", f"{loops['train']:,.1f} upd/s")
-    row("train / minimal, CPU (median)", f"{loops['train'] / loops['minimal']:.3f}", ">= 0.95")
+    # (b) the loops
+    targets = {400: 2.5, 1000: 1.5}
+    for width, n in updates.items():
+        loops = compare_loops(width, n, repeats)
+        name = f"{DEPTH}x{width}"
+        row(f"{name} plain autograd + optim.SGD", f"{loops['autograd']:,.0f} upd/s")
+        row(f"{name} torch.compile of that step", compiled_speed(width, n // 2, args.threads))
+        row(f"{name} bare hand-written loop", f"{loops['bare']:,.0f} upd/s")
+        row(f"{name} glorot.train, default probe schedule", f"{loops['train']:,.0f} upd/s")
+        row(
+            f"{name} train / autograd",
+            f"{loops['train'] / loops['autograd']:.2f}x",
+            f">= {targets[width]}x",
+        )
+        row(f"{name} train / bare loop", f"{loops['train'] / loops['bare']:.2f}x", ">= 0.9x")
+        if width == 400:
+            consumed = BATCH * loops["train"]
+            row(f"{name} consumes, batch {BATCH}", f"{consumed:,.0f} ex/s")
+            row("generator / consumption", f"{images_per_s / consumed:,.1f}x", ">= 20x")
 
-    # (c) probes at the default profile's schedule, against that profile's own training speed
+    # (c) a default run: its measurements against its training
     default = get_profile("default").config()
-    default_speed = minimal_loop(
-        replace(loop_config(updates), width=default.width), source, updates
-    )
-    row(
-        f"{DEPTH}x{default.width} (default profile) minimal loop, CPU",
-        f"{default_speed:,.1f} upd/s",
-    )
-    model = build_model(
-        default, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0)
-    )
-    x_probe, y_probe = source.fixed("probe", default.n_probe)
-    k = 1 if args.quick else 3
-    t_jac = median_time(lambda: probe(model, x_probe, y_probe, default), k)
-    t_plain = median_time(lambda: probe(model, x_probe, y_probe, default, jacobians=False), k)
-    x_eval, y_eval = source.fixed("test", min(default.n_test, len(source.x)))
-    scale = (default.n_test + default.n_valid) / len(x_eval)
-    t_eval = scale * median_time(lambda: error_count(model, x_eval, y_eval), repeats)
+    if quick:
+        default = replace(default, updates=default.probe_every * 2)
+    speed, share = _train_speed(default, Pregenerated(2_000))
+    costs = probe_costs(quick)
     points, with_jac = len(probe_schedule(default)), len(jacobian_points(default))
-    t_probes = with_jac * t_jac + (points - with_jac) * t_plain
-    t_train = default.updates / default_speed
-    total = t_train + t_probes + points * t_eval
+    t_probes = with_jac * costs["jac"] + (points - with_jac) * costs["plain"]
+    t_train = default.updates / speed
+    what = f"default run, {default.updates:,} updates, {points} points"
+    row(f"{what}: measuring", f"{100 * share:.2f} %")
     row(
-        f"one probe ({default.n_probe} examples, {default.jacobian_examples} Jacobians)",
-        f"{t_jac * 1e3:,.0f} ms",
+        f"  probes alone ({with_jac} with Jacobians)",
+        f"{100 * t_probes / (t_train / (1 - share)):.2f} %",
+        "<= 3 %",
     )
-    row("one probe without Jacobians", f"{t_plain * 1e3:,.0f} ms")
-    row(f"test + valid error ({default.n_test:,} + {default.n_valid:,})", f"{t_eval * 1e3:,.0f} ms")
     row(
-        f"probe share, default profile ({points} points, {with_jac} with Jacobians)",
-        f"{100 * t_probes / total:.2f} %",
-        "<= 5 %",
+        "  one probe, with / without Jacobians",
+        f"{costs['jac'] * 1e3:,.0f} / {costs['plain'] * 1e3:,.0f} ms",
     )
-    row("test/valid evaluation share, same schedule", f"{100 * points * t_eval / total:.2f} %")
-    row(f"default run ({default.updates:,} updates), estimated", f"{total / 60:,.1f} min")
+    row(f"  estimated wall time ({speed:,.0f} upd/s)", f"{t_train / (1 - share) / 60:,.1f} min")
 
-    # (d) CUDA
+    # (d) two runs on two cores at once
+    both = two_at_once(400, updates[400])
+    row("two 5x400 runs at once, upd/s each", " / ".join(f"{s:,.0f}" for s in both))
+
+    # (e) CUDA
     if torch.cuda.is_available():
-        cuda = compare_loops("cuda", 5 * updates, repeats, source)
-        row("minimal SGD loop, CUDA", f"{cuda['minimal']:,.1f} upd/s")
-        row("glorot.train loop, CUDA", f"{cuda['train']:,.1f} upd/s")
-        row("train / minimal, CUDA (median)", f"{cuda['train'] / cuda['minimal']:.3f}", ">= 0.95")
+        cuda = compare_loops(1000, 5 * updates[1000], repeats, device="cuda")
+        row("5x1000 plain autograd, CUDA", f"{cuda['autograd']:,.0f} upd/s")
+        row("5x1000 bare loop, CUDA", f"{cuda['bare']:,.0f} upd/s")
+        row("5x1000 glorot.train, CUDA", f"{cuda['train']:,.0f} upd/s")
     else:
         row("CUDA", "not available")
-    print("Times depend on the machine and its load; rerun on an idle machine to compare.")
+    print("Times depend on the machine and its load; ratios are of loops timed side by side.")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from glorot.config import ConfigError, Profile, RunConfig
-from glorot.provenance import read as _read
+from glorot.lineage import read as _read
+from glorot.run import Run
 from glorot.store import load_or_run, run_many
-from glorot.train import Run
 
 # Table 1's rows, in the paper's order: (activation, init).
 TABLE1 = (

@@ -38,11 +38,20 @@ def lookup(registry: dict[str, T], what: str, name: str) -> T:
 
 @dataclass(frozen=True)
 class Activation:
-    """A hidden-unit non-linearity ``z = f(s)`` with its derivative and the range of ``z``."""
+    """A hidden-unit non-linearity ``z = f(s)`` with its derivative, as the backward of §4.2 needs it.
+
+    ``f(s, out=None)`` and ``dz(z, out=None)`` write into ``out`` when it is given, so a training step
+    allocates nothing. ``dz`` is f'(s) written from z = f(s) (tanh: 1 - z², sigmoid: z(1 - z)): the
+    backward has z already, and reading it is cheaper than recomputing f'(s). ``df(s)`` is the same
+    derivative from s, exact where z has rounded to an asymptote; the layer Jacobians (eq. 17) use it.
+    ``lo`` and ``hi`` are the range of z, used only to bin and to call units saturated; the trainer
+    never assumes a bounded range.
+    """
 
     name: str
-    f: Callable[[Tensor], Tensor]
-    df: Callable[[Tensor], Tensor]  # f'(s), used for the layer Jacobians diag(f'(s)) W (eq. 17)
+    f: Callable[..., Tensor]
+    df: Callable[[Tensor], Tensor]
+    dz: Callable[..., Tensor]
     lo: float  # lower asymptote of z
     hi: float  # upper asymptote of z
 
@@ -57,20 +66,46 @@ def _dsigmoid(s: Tensor) -> Tensor:
     return z * (1 - z)
 
 
+def _dsigmoid_z(z: Tensor, out: Tensor | None = None) -> Tensor:
+    """z(1 - z)."""
+    out = torch.sub(1, z, out=out)
+    return out.mul_(z)
+
+
 def _dtanh(s: Tensor) -> Tensor:
     return 1 - torch.tanh(s) ** 2
+
+
+def _dtanh_z(z: Tensor, out: Tensor | None = None) -> Tensor:
+    """1 - z²."""
+    out = torch.mul(z, z, out=out)
+    return out.neg_().add_(1)
+
+
+def _softsign(s: Tensor, out: Tensor | None = None) -> Tensor:
+    """s / (1 + |s|); differentiable by autograd when no ``out`` is given."""
+    if out is None:
+        return F.softsign(s)
+    torch.abs(s, out=out)
+    return torch.div(s, out.add_(1), out=out)
 
 
 def _dsoftsign(s: Tensor) -> Tensor:
     return (1 + s.abs()) ** -2
 
 
+def _dsoftsign_z(z: Tensor, out: Tensor | None = None) -> Tensor:
+    """(1 - |z|)², since 1 + |s| = 1 / (1 - |z|)."""
+    out = torch.abs(z, out=out)
+    return out.neg_().add_(1).square_()
+
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("sigmoid", torch.sigmoid, _dsigmoid, 0.0, 1.0),  # 1 / (1 + e^-s)
-        Activation("tanh", torch.tanh, _dtanh, -1.0, 1.0),
-        Activation("softsign", F.softsign, _dsoftsign, -1.0, 1.0),  # s / (1 + |s|)
+        Activation("sigmoid", torch.sigmoid, _dsigmoid, _dsigmoid_z, 0.0, 1.0),  # 1 / (1 + e^-s)
+        Activation("tanh", torch.tanh, _dtanh, _dtanh_z, -1.0, 1.0),
+        Activation("softsign", _softsign, _dsoftsign, _dsoftsign_z, -1.0, 1.0),
     )
 }
 
@@ -104,7 +139,48 @@ def quadratic(logits: Tensor, y: Tensor) -> Tensor:
     return ((p - target) ** 2).sum(dim=1).mean()
 
 
-COSTS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"nll": nll, "quadratic": quadratic}
+def _nll_delta(logits: Tensor, y: Tensor, out: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+    """∂C/∂logits = (softmax - onehot) / B into ``out`` (B, K); returns the cost (mean -log p_y).
+
+    ``rows`` is arange(B) on the device (preallocated by the caller)."""
+    torch._log_softmax(logits, 1, False, out=out)
+    loss = out[rows, y].mean().neg_()
+    out.exp_()
+    out[rows, y] -= 1
+    return loss, out.div_(len(y))
+
+
+def _quadratic_delta(logits: Tensor, y: Tensor, out: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+    """∂C/∂logits of C = mean Σ_k (p_k - t_k)² into ``out``; returns the cost.
+
+    With g = 2 (p - t) / B = ∂C/∂p, the softmax gives ∂C/∂l_j = p_j (g_j - Σ_k g_k p_k)."""
+    p = torch._softmax(logits, 1, False)
+    out.copy_(p)
+    out[rows, y] -= 1  # p - t
+    loss = out.square().sum(dim=1).mean()
+    out.mul_(2 / len(y))
+    dot = (out * p).sum(dim=1, keepdim=True)
+    return loss, out.sub_(dot).mul_(p)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A training cost of the softmax output: its value (callable as ``cost(logits, y)``, the
+    autograd reference) and ``delta(logits, y, out, rows) -> (cost, ∂C/∂logits)``, the start of
+    the backward of §4.2 (δ^top)."""
+
+    name: str
+    value: Callable[[Tensor, Tensor], Tensor]
+    delta: Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]
+
+    def __call__(self, logits: Tensor, y: Tensor) -> Tensor:
+        return self.value(logits, y)
+
+
+COSTS: dict[str, Cost] = {
+    c.name: c
+    for c in (Cost("nll", nll, _nll_delta), Cost("quadratic", quadratic, _quadratic_delta))
+}
 
 
 def _check_size(name: str, value: int) -> None:

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from glorot.backprop import Backprop
 from glorot.config import RunConfig
-from glorot.models import ACTIVATIONS, COSTS, MLP, lookup
+from glorot.models import ACTIVATIONS, MLP, lookup
 
 PERCENTILES = (2, 25, 50, 75, 98)
 ACT_BINS = 50  # equal bins over the range of z
@@ -56,21 +57,15 @@ def forward_backward(
 ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
     """``s``, ``z``, ``dC_ds`` and ``dC_dW`` of every hidden layer for the mean cost over (x, y).
 
-    ``torch.autograd.grad`` returns the gradients instead of accumulating them, so the ``.grad`` of
-    the model's parameters are left as they were, and no hook is ever registered.
+    They come from the backward that trains the network (:class:`glorot.backprop.Backprop`), so
+    the probes show the very gradients of §4.2 that update the weights. The weights are left as
+    they were.
     """
-    cost_fn = lookup(COSTS, "cost", cost)
-    weights = [layer.weight for layer in model.layers[:-1]]
-    with torch.enable_grad():
-        s, z, logits = model.forward_all(x)
-        grads = torch.autograd.grad(cost_fn(logits, y), s + weights)
-    depth = len(s)
-    return (
-        [t.detach() for t in s],
-        [t.detach() for t in z],
-        list(grads[:depth]),
-        list(grads[depth:]),
-    )
+    net = Backprop(model, cost, len(x))
+    with torch.no_grad():
+        _, dW, _ = net.gradients(x, y)
+    depth = len(net.s)
+    return net.s, net.z, net.delta[:depth], dW[:depth]
 
 
 def _hist(values: Tensor, edges: Tensor) -> Tensor:
@@ -127,7 +122,12 @@ def jacobian_spectra(model: MLP, x: Tensor, s: list[Tensor]) -> tuple[Tensor, Te
 
 
 def probe(
-    model: MLP, x: Tensor, y: Tensor, cfg: RunConfig, jacobians: bool = True
+    model: MLP,
+    x: Tensor,
+    y: Tensor,
+    cfg: RunConfig,
+    jacobians: bool = True,
+    why_not: list[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Statistics of every hidden layer on the probe set (x, y); arrays of shape (L, ...).
 
@@ -135,7 +135,9 @@ def probe(
     dC_ds_hist, dC_dW_std, dC_dW_hist, jac_mean_sv, jac_sv. Percentiles are PERCENTILES, stds are
     over all units and examples (or weights) of a layer, histograms use :func:`act_bins` and
     :func:`grad_bins`. With ``cfg.jacobian_examples == 0`` or ``jacobians=False`` (they are three
-    quarters of a probe's cost) the jac_* arrays are NaN.
+    quarters of a probe's cost) the jac_* arrays are NaN. They are NaN too when the eigensolver
+    does not converge (weights blown up by too large a learning rate): the reason is appended to
+    ``why_not`` and the other statistics are kept.
     """
     n_in, depth = model.layers[0].in_features, len(model.layers) - 1
     width = model.layers[0].out_features
@@ -173,14 +175,18 @@ def probe(
             "dC_dW_std": torch.stack([g.std(correction=0) for g in dC_dW]),
             "dC_dW_hist": torch.cat([_hist(g.reshape(1, -1), grad_edges) for g in dC_dW]),
         }
+        stats["jac_mean_sv"] = torch.full((depth,), float("nan"), device=device)
+        stats["jac_sv"] = torch.full((depth, width), float("nan"), device=device)
         k = cfg.jacobian_examples if jacobians else 0
         if k > 0:
-            stats["jac_mean_sv"], stats["jac_sv"] = jacobian_spectra(
-                model, x[:k], [s_l[:k] for s_l in s]
-            )
-        else:
-            stats["jac_mean_sv"] = torch.full((depth,), float("nan"), device=device)
-            stats["jac_sv"] = torch.full((depth, width), float("nan"), device=device)
+            try:
+                stats["jac_mean_sv"], stats["jac_sv"] = jacobian_spectra(
+                    model, x[:k], [s_l[:k] for s_l in s]
+                )
+            except torch.linalg.LinAlgError as err:
+                if why_not is None:
+                    raise
+                why_not.append(f"Jacobian spectra: {str(err).splitlines()[0]}")
     return _to_host(stats)
 
 

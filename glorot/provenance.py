@@ -1,105 +1,107 @@
-"""Which stored runs a chapter read, so that a page whose runs have changed counts as out of date.
+"""Where a result came from, and files written so that no reader ever sees half of one.
 
-A run's digest is the sha256 of its stored arrays (``npz_sha256`` in its ``meta.json``,
-:mod:`glorot.store`). While a chapter executes, every run that :mod:`glorot.experiments` (and the
-at-init runs of :mod:`glorot.claims.gradients`) hands to it is appended, key and digest, to the
-file named by the environment variable :data:`READS_ENV` (nothing is written when it is unset). The
-book then keeps {key: digest} in the executed notebook's metadata (:func:`stamp`), and
-:func:`changed` lists the runs whose stored digest is no longer the one the page was made from.
+The provenance of a run (versions, commit, device, timings, a fingerprint of the final weights) is
+kept with its record; :func:`atomic_write_bytes` is how records, checkpoints and claim tables reach
+the disk.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import functools
+import hashlib
 import os
+import platform
+import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-READS_ENV = "GLOROT_READS"  # file to which an executing chapter appends the runs it reads
-METADATA_KEY = "glorot_runs"  # notebook metadata entry: {run key: digest}
+import numpy as np
+import torch
 
 
-def digest(key: str) -> str | None:
-    """The digest of the stored record ``key`` (None when the store does not hold it)."""
-    from glorot.store import cache_dir
-
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part:
+    a temporary file in the same directory, flushed to disk, then renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        meta = json.loads((cache_dir() / "runs" / key / "meta.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return meta.get("npz_sha256")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
-def read(runs: Sequence) -> list:
-    """Note ``runs`` as read by the executing chapter (when :data:`READS_ENV` is set); returns
-    them unchanged, so that it wraps any function that hands runs to a chapter."""
-    path = os.environ.get(READS_ENV)
-    runs = list(runs)
-    if path:
-        lines = "".join(
-            json.dumps({"key": r.config.key, "digest": digest(r.config.key)}) + "\n" for r in runs
+def atomic_write_text(path: Path | str, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The commit of the checkout the package runs from ('+dirty' when modified), else 'unknown'."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
         )
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(lines)
-    return runs
+        if commit.returncode != 0:
+            return "unknown"
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
 
 
-def reads(path: str | Path) -> dict[str, str | None]:
-    """{key: digest} of the runs noted in ``path`` (empty when the file does not exist)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """A fingerprint of the parameters: equal runs end with equal bytes."""
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def run_provenance(
+    model: torch.nn.Module,
+    device: torch.device,
+    *,
+    profile: str | None,
+    seed: int,
+    updates: int,
+    train_s: float,
+    measure_s: float,
+) -> dict:
+    """What produced a run and how fast: versions, commit, device, timings, final weights."""
     return {
-        (d := json.loads(line))["key"]: d["digest"] for line in text.splitlines() if line.strip()
+        "profile": profile,
+        "seed": seed,
+        "updates": updates,
+        "device": device_name(device),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "git_commit": git_commit(),
+        "wall_s": train_s + measure_s,
+        "train_s": train_s,
+        "measure_s": measure_s,
+        "updates_per_s": updates / train_s if train_s > 0 else 0.0,
+        "weights_sha256": weights_sha256(model),
     }
-
-
-def stamp(metadata: dict, runs: Mapping[str, str | None]) -> dict:
-    """``metadata`` (a notebook's) with the runs its outputs came from, sorted by key."""
-    metadata[METADATA_KEY] = dict(sorted(runs.items()))
-    return metadata
-
-
-def changed(metadata: Mapping) -> list[str]:
-    """Keys of the runs a page was made from whose stored record is gone or differs now; empty
-    for a page that read no runs (or was executed before digests were kept)."""
-    return [k for k, d in metadata.get(METADATA_KEY, {}).items() if digest(k) != d]
-
-
-@contextlib.contextmanager
-def recording() -> Iterator[Path]:
-    """While the block runs, chapters executed from this process (their kernels inherit the
-    environment) note the runs they read in the yielded file; the file is removed afterwards."""
-    fd, name = tempfile.mkstemp(prefix="glorot-reads-", suffix=".jsonl")
-    os.close(fd)
-    old = os.environ.get(READS_ENV)
-    os.environ[READS_ENV] = name
-    try:
-        yield Path(name)
-    finally:
-        if old is None:
-            os.environ.pop(READS_ENV, None)
-        else:
-            os.environ[READS_ENV] = old
-        Path(name).unlink(missing_ok=True)
-
-
-def stamp_notebook(notebook: str | Path, reads_file: str | Path) -> None:
-    """Keep in the executed ``notebook``'s metadata the runs noted in ``reads_file``."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
-    stamp(nb.metadata, reads(reads_file))
-    nbformat.write(nb, notebook)
-
-
-def notebook_changed(notebook: str | Path) -> list[str]:
-    """:func:`changed` for an executed notebook on disk (empty when it does not exist)."""
-    import nbformat
-
-    if not Path(notebook).is_file():
-        return []
-    return changed(nbformat.read(notebook, as_version=4).metadata)

@@ -21,7 +21,6 @@ import io
 import json
 import multiprocessing
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from glorot.config import ConfigError, RunConfig
-from glorot.train import Run, quiet, train
+from glorot.provenance import atomic_write_bytes, atomic_write_text
+from glorot.run import Run
+from glorot.train import quiet, train
 
 FORMAT = 1  # layout of a stored record; bump when it changes
 _REPO = Path(__file__).resolve().parent.parent
@@ -47,28 +48,6 @@ def cache_dir() -> Path:
 
 def run_dir(cfg: RunConfig) -> Path:
     return cache_dir() / "runs" / cfg.key
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part:
-    a temporary file in the same directory, flushed to disk, then renamed over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path | str, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

@@ -5,122 +5,44 @@ At the updates of :func:`probe_schedule` the run measures the network on fixed s
 :mod:`glorot.probes` on the 300 monitoring examples (Figs. 2-4, 9, 10), the test and validation
 errors (Fig. 11, Table 1) and the mean training loss since the previous measurement.
 
-Between measurements the loop is the minimal one: forward, cost, ``autograd.grad``, one fused
-in-place update. Nothing else touches the host except the divergence check (see :func:`train`).
+Between measurements an update is the backward of §4.2 by hand (:class:`glorot.backprop.Backprop`):
+forward, δ from the top, each weight matrix updated in place as soon as its δ is known. Nothing
+else touches the host except the divergence check (see :func:`train`). The record is
+:class:`glorot.run.Run`; checkpoints are :mod:`glorot.checkpoint`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import io
-import json
 import math
 import os
-import platform
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from glorot import checkpoint as ckpt
+from glorot.backprop import Backprop
 from glorot.config import PAPER_EPOCH, ConfigError, RunConfig
 from glorot.data import DataSource, make_source
-from glorot.models import COSTS, build_model
+from glorot.models import build_model
 from glorot.probes import probe
+from glorot.provenance import run_provenance
+from glorot.run import Run, stack_evals, stack_probes
 
-CHECKPOINT_FORMAT = 1
 EVAL_CHUNK = 2_000  # examples per forward pass when measuring test and validation error
-TIMING_KEYS = ("wall_s", "train_s", "measure_s", "updates_per_s")  # differ between equal runs
-# Probe statistics summarised per layer by Run.to_summary (summary name -> probe key).
-SUMMARY_KEYS = {
-    "activation_mean": "act_mean",
-    "activation_std": "act_std",
-    "backprop_std": "dC_ds_std",
-    "weight_grad_std": "dC_dW_std",
-    "jacobian_mean_sv": "jac_mean_sv",
-}
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)  # both end a run with a checkpoint
 
 
 def quiet() -> bool:
     """True when the environment asks for no progress bars (``GLOROT_QUIET=1``)."""
     return os.environ.get("GLOROT_QUIET", "") not in ("", "0")
-
-
-@dataclass(frozen=True, eq=False)
-class Run:
-    """The record of one run.
-
-    ``probes``: ``updates`` (P,) and every probe statistic stacked over probe points (P, L, ...).
-    ``evals``: ``updates`` (P,), ``test_error``, ``valid_error`` (fractions misclassified) and
-    ``train_loss`` (mean training cost over the updates since the previous point; NaN at update 0,
-    before any training).
-
-    A run whose training cost became NaN or infinite stopped there: ``diverged_at`` is the update
-    (counting from 1) whose cost was not finite. Its records hold the points measured before that,
-    and its ``final`` errors are NaN: a network whose outputs are not numbers has no error rate, and
-    NaN keeps it out of every average and every minimum by accident.
-    """
-
-    config: RunConfig
-    probes: dict[str, np.ndarray]
-    evals: dict[str, np.ndarray]
-    diverged_at: int | None = None
-    provenance: dict = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return self.config.key
-
-    @property
-    def final(self) -> dict:
-        """Test and validation error at the end of training (NaN when the run diverged)."""
-        if self.diverged_at is not None:
-            return {"test_error": math.nan, "validation_error": math.nan, "diverged": True}
-        return {
-            "test_error": float(self.evals["test_error"][-1]),
-            "validation_error": float(self.evals["valid_error"][-1]),
-            "diverged": False,
-        }
-
-    def to_summary(self) -> dict:
-        """A JSON-ready digest: config, final errors and per-layer statistics at every probe point.
-
-        Values that are not finite (errors of a diverged run, Jacobians not measured) become None,
-        so the digest is strict JSON.
-        """
-        points = []
-        for i, updates in enumerate(self.probes["updates"]):
-            n_layers = len(self.probes["act_mean"][i])
-            layers = [
-                {
-                    name: _json_float(self.probes[key][i][layer])
-                    for name, key in SUMMARY_KEYS.items()
-                }
-                for layer in range(n_layers)
-            ]
-            points.append({"updates": int(updates), "layers": layers})
-        final = {k: v if isinstance(v, bool) else _json_float(v) for k, v in self.final.items()}
-        return {
-            "key": self.key,
-            "config": self.config.to_dict(),
-            "final": final,
-            "diverged_at": self.diverged_at,
-            "probes": points,
-            "provenance": self.provenance,
-        }
-
-
-def _json_float(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def jacobian_points(cfg: RunConfig) -> list[int]:
@@ -154,43 +76,6 @@ def resolve_device(name: str) -> torch.device:
                 "exist; use cuda:0"
             )
     return device
-
-
-@functools.lru_cache(maxsize=1)
-def git_commit() -> str:
-    """The commit of the checkout the package runs from ('+dirty' when modified), else 'unknown'."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode != 0:
-            return "unknown"
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-def weights_sha256(model: torch.nn.Module) -> str:
-    """A fingerprint of the parameters: equal runs end with equal bytes."""
-    h = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 class _LossWindow:
@@ -235,18 +120,25 @@ class _LossWindow:
 
 
 @torch.no_grad()
-def error_count(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Misclassified examples of (x, y), counted on the device in chunks of EVAL_CHUNK."""
-    wrong = torch.zeros((), dtype=torch.int64, device=x.device)
+def predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The predicted class of each example of ``x`` (uint8, on the device), in chunks of
+    EVAL_CHUNK."""
+    out = torch.empty(len(x), dtype=torch.uint8, device=x.device)
     for i in range(0, len(x), EVAL_CHUNK):
-        wrong += (model(x[i : i + EVAL_CHUNK]).argmax(dim=1) != y[i : i + EVAL_CHUNK]).sum()
-    return wrong
+        out[i : i + EVAL_CHUNK] = model(x[i : i + EVAL_CHUNK]).argmax(dim=1)
+    return out
+
+
+def error_count(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Misclassified examples of (x, y), counted on the device."""
+    return (predict(model, x) != y).sum()
 
 
 @contextlib.contextmanager
 def _deferred_interrupt(enabled: bool) -> Iterator[threading.Event]:
-    """Turn Ctrl-C into a flag that the loop reads between updates, so a checkpoint is never taken
-    halfway through one. A second Ctrl-C interrupts at once. Only the main thread gets signals."""
+    """Turn Ctrl-C and SIGTERM into a flag that the loop reads between updates, so a checkpoint is
+    never taken halfway through one. A second signal interrupts at once. Only the main thread
+    gets signals."""
     flag = threading.Event()
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield flag
@@ -257,93 +149,12 @@ def _deferred_interrupt(enabled: bool) -> Iterator[threading.Event]:
             raise KeyboardInterrupt
         flag.set()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPTS}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@dataclass
-class _State:
-    """Everything a resumed run needs besides the model: what was measured and how long it took."""
-
-    updates: int = 0
-    probes: list[dict[str, np.ndarray]] = field(default_factory=list)
-    evals: list[tuple[int, float, float, float]] = field(default_factory=list)
-    window: np.ndarray | None = None  # training costs since the last measurement
-    train_s: float = 0.0
-    measure_s: float = 0.0
-
-
-def _stack_probes(points: list[dict[str, np.ndarray]], schedule: list[int]) -> dict:
-    probes = {"updates": np.asarray(schedule[: len(points)], dtype=np.int64)}
-    for key in points[0] if points else ():
-        probes[key] = np.stack([p[key] for p in points])
-    return probes
-
-
-def _stack_evals(rows: list[tuple[int, float, float, float]]) -> dict[str, np.ndarray]:
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
-    return {
-        "updates": np.asarray(columns[0], dtype=np.int64),
-        "test_error": np.asarray(columns[1], dtype=np.float64),
-        "valid_error": np.asarray(columns[2], dtype=np.float64),
-        "train_loss": np.asarray(columns[3], dtype=np.float64),
-    }
-
-
-def save_checkpoint(
-    path: Path, cfg: RunConfig, model: torch.nn.Module, state: _State, schedule: list[int]
-) -> None:
-    """Model, step and partial records in one npz, written atomically. The data stream is indexed
-    by batch number and nothing else is random after initialisation, so no RNG state is needed."""
-    from glorot.store import atomic_write_bytes  # here: the store imports this module
-
-    arrays = {f"model.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    arrays |= {f"probe.{k}": v for k, v in _stack_probes(state.probes, schedule).items()}
-    arrays |= {f"eval.{k}": v for k, v in _stack_evals(state.evals).items()}
-    arrays["window"] = state.window if state.window is not None else np.zeros(0)
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "key": cfg.key,
-        "updates": state.updates,
-        "train_s": state.train_s,
-        "measure_s": state.measure_s,
-    }
-    arrays["meta"] = np.asarray(json.dumps(meta))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def load_checkpoint(path: Path, cfg: RunConfig, model: torch.nn.Module) -> _State:
-    """Restore ``model`` from the checkpoint at ``path`` and return the partial state."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    meta = json.loads(str(arrays["meta"]))
-    if meta.get("format") != CHECKPOINT_FORMAT or meta.get("key") != cfg.key:
-        raise ConfigError(
-            f"the checkpoint {path} belongs to another run (key {meta.get('key')}, not {cfg.key}); "
-            "delete it or pass another checkpoint_path"
-        )
-    model.load_state_dict(
-        {k[6:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("model.")}
-    )
-    probe_keys = [k[6:] for k in arrays if k.startswith("probe.") and k != "probe.updates"]
-    n_points = len(arrays["probe.updates"])
-    evals = arrays["eval.updates"], arrays["eval.test_error"], arrays["eval.valid_error"]
-    return _State(
-        updates=meta["updates"],
-        probes=[{k: arrays[f"probe.{k}"][i] for k in probe_keys} for i in range(n_points)],
-        evals=[
-            (int(u), float(t), float(v), float(loss))
-            for u, t, v, loss in zip(*evals, arrays["eval.train_loss"], strict=True)
-        ],
-        window=arrays["window"],
-        train_s=meta["train_s"],
-        measure_s=meta["measure_s"],
-    )
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def on_device(
@@ -429,14 +240,17 @@ def train(
     - The model comes from ``build_model`` with a generator seeded by ``cfg.seed`` (weights by
       eq. 1 or eq. 16, biases 0); batch k of the run is batch k of the seed's stream, so the same
       config gives the same bytes on the same machine.
-    - ``checkpoint_path``: when the file exists the run resumes from it; checkpoints are written
-      there every ``checkpoint_every`` updates and when Ctrl-C stops the run (the interrupt is taken
-      between updates, then re-raised). A resumed run ends with exactly the weights and records of
-      an uninterrupted one. The file is left in place; :func:`glorot.store.load_or_run` removes it
-      once the record is stored.
+    - ``checkpoint_path``: when the file exists the run resumes from it (a damaged one is
+      discarded, see :func:`glorot.checkpoint.load`); checkpoints are written there every
+      ``checkpoint_every`` updates and when Ctrl-C or SIGTERM stops the run (the signal is taken
+      between updates, a checkpoint written, then KeyboardInterrupt raised). A resumed run ends
+      with exactly the weights and records of an uninterrupted one. The file is left in place;
+      :func:`glorot.store.load_or_run` removes it once the record is stored.
     - Divergence: a non-finite training cost ends the run with ``diverged_at`` set (see
       :class:`Run`). On the CPU every cost is checked as it comes; on CUDA at measurements and
       checkpoints, so the loop never waits for the GPU.
+    - A probe statistic that cannot be computed is recorded as not measured (see :class:`Run`);
+      it never stops the run.
     - ``source`` replaces ``make_source(cfg)`` (benchmarks, tests); the store never passes one.
     - ``profile`` is only recorded in the provenance.
     """
@@ -448,23 +262,27 @@ def train(
     device = resolve_device(cfg.device)
     checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
     source = make_source(cfg) if source is None else source
+    if source.n_classes > 256:
+        raise ConfigError(f"{source.n_classes} classes do not fit the uint8 test predictions")
     schedule = probe_schedule(cfg)
     jacobians_at = set(jacobian_points(cfg)).__contains__
-    cost = COSTS[cfg.cost]
 
     model = build_model(
         cfg, source.n_inputs, source.n_classes, torch.Generator().manual_seed(cfg.seed)
     )
-    state = _State()
+    state = None
     if checkpoint_path is not None and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, cfg, model)
+        state = ckpt.load(checkpoint_path, cfg, model)
+    state = state or ckpt.State()
     model.to(device)
-    params = list(model.parameters())
+    net = Backprop(model, cfg.cost, cfg.batch)
 
     # The fixed sets are the same for every run (data.py); they stay on the device for the run.
     x_probe, y_probe = (t.to(device) for t in source.fixed("probe", cfg.n_probe))
     x_test, y_test = (t.to(device) for t in source.fixed("test", cfg.n_test))
     x_valid, y_valid = (t.to(device) for t in source.fixed("valid", cfg.n_valid))
+    state.test_true = y_test.cpu().numpy().astype(np.uint8)
+    test_pred = None if state.test_pred is None else torch.from_numpy(state.test_pred)
 
     eager = device.type == "cpu"
     window = _LossWindow(eager, state.evals[-1][0] if state.evals else 0, state.window)
@@ -483,11 +301,15 @@ def train(
     )
 
     def measure() -> None:
-        nonlocal window
+        nonlocal window, test_pred
         with clock.apart(measuring=True):
-            state.probes.append(probe(model, x_probe, y_probe, cfg, jacobians=jacobians_at(u)))
+            why_not: list[str] = []
+            stats = probe(model, x_probe, y_probe, cfg, jacobians=jacobians_at(u), why_not=why_not)
+            state.probes.append(stats)
+            state.not_measured += [{"updates": u, "why": why} for why in why_not]
+            test_pred = predict(model, x_test)
             wrong = torch.stack(
-                [error_count(model, x_test, y_test), error_count(model, x_valid, y_valid)]
+                [(test_pred != y_test).sum(), error_count(model, x_valid, y_valid)]
             ).tolist()
             test_error, valid_error = wrong[0] / cfg.n_test, wrong[1] / cfg.n_valid
             state.evals.append((u, test_error, valid_error, window.mean()))
@@ -498,7 +320,8 @@ def train(
         with clock.apart(measuring=False):
             state.updates, state.window = u, window.values()
             state.train_s, state.measure_s = clock.train_s, clock.measure_s
-            save_checkpoint(checkpoint_path, cfg, model, state, schedule)
+            state.test_pred = None if test_pred is None else test_pred.cpu().numpy()
+            ckpt.save(checkpoint_path, cfg, model, state, schedule)
 
     with bar, _deferred_interrupt(checkpoint_path is not None) as interrupted:
         while True:
@@ -519,43 +342,38 @@ def train(
                 if diverged_at is not None:
                     break
                 checkpoint()
-            # The update of §2.3: θ ← θ − ε·g, g the mean gradient over the mini-batch.
+            # The update of §2.3, θ ← θ − ε·g, with g from the backward of §4.2.
             x, y = next(batches)
-            loss = cost(model(x), y)
-            if not window.append(loss):
+            if not window.append(net.forward(x, y)):
                 diverged_at = window.diverged_at()
                 break
-            grads = torch.autograd.grad(loss, params)
-            with torch.no_grad():
-                torch._foreach_add_(params, grads, alpha=-cfg.lr)
+            net.update(x, cfg.lr)
             u += 1
             if u % 256 == 0:
                 bar.update(u - bar.n)
-        if interrupted.is_set():  # Ctrl-C during the last measurement: keep the finished run
+        if interrupted.is_set():  # a signal during the last measurement: keep the finished run
             checkpoint()
             raise KeyboardInterrupt
 
     train_s = clock.train_s
     trained = u if diverged_at is None else diverged_at - 1
-    provenance = {
-        "profile": profile,
-        "seed": cfg.seed,
-        "updates": trained,
-        "device": _device_name(device),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "git_commit": git_commit(),
-        "wall_s": train_s + clock.measure_s,
-        "train_s": train_s,
-        "measure_s": clock.measure_s,
-        "updates_per_s": trained / train_s if train_s > 0 else 0.0,
-        "weights_sha256": weights_sha256(model),
-    }
+    provenance = run_provenance(
+        model,
+        device,
+        profile=profile,
+        seed=cfg.seed,
+        updates=trained,
+        train_s=train_s,
+        measure_s=clock.measure_s,
+    )
+    if state.not_measured:
+        provenance["not_measured"] = state.not_measured
     return Run(
         config=cfg,
-        probes=_stack_probes(state.probes, schedule),
-        evals=_stack_evals(state.evals),
+        probes=stack_probes(state.probes, schedule),
+        evals=stack_evals(
+            state.evals, None if test_pred is None else test_pred.cpu().numpy(), state.test_true
+        ),
         diverged_at=diverged_at,
         provenance=provenance,
     )

@@ -15,8 +15,8 @@ from glorot.claims import errors as E
 from glorot.config import PROFILES, RunConfig
 from glorot.experiments import TABLE1
 from glorot.figures import errors as F
+from glorot.run import Run
 from glorot.stats import MissingPredictions
-from glorot.train import Run
 
 matplotlib.use("Agg")
 

@@ -151,7 +151,7 @@ def test_a_verdict_on_a_threshold_would_flip_without_the_rounding_band():
 
 
 def test_table1_claims_read_predictions_which_a_perturbation_leaves_alone():
-    from glorot.train import Run
+    from glorot.run import Run
 
     cfg = RunConfig(width=8, updates=10, n_test=300)
     true = (np.arange(300) % 9).astype(np.uint8)

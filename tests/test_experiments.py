@@ -9,7 +9,7 @@ import pytest
 
 from glorot import datasets, experiments
 from glorot.config import get_profile
-from glorot.train import Run
+from glorot.run import Run
 
 P = get_profile("smoke")
 P3 = dataclasses.replace(P, seeds=(0, 1, 2))

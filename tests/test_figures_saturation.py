@@ -14,7 +14,7 @@ from glorot.config import PAPER_EPOCH, RunConfig  # noqa: E402
 from glorot.figures import layer_color  # noqa: E402
 from glorot.figures import saturation as figs  # noqa: E402
 from glorot.probes import ACT_BINS, act_bins  # noqa: E402
-from glorot.train import Run  # noqa: E402
+from glorot.run import Run  # noqa: E402
 
 L, UPDATES = 3, np.array([0, 1_000, 20_000, 40_000])
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from glorot.config import RunConfig
+from glorot.run import Run
 from glorot.stats import (
     PAPER_ALPHA,
     MissingPredictions,
@@ -18,7 +19,6 @@ from glorot.stats import (
     p_vs_best,
     wrong,
 )
-from glorot.train import Run
 
 
 def test_exact_binomial_tail_by_hand():

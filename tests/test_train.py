@@ -3,6 +3,7 @@ divergence and input checks."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -13,20 +14,15 @@ import numpy as np
 import pytest
 import torch
 
+from glorot.backprop import Backprop
+from glorot.checkpoint import DamagedCheckpoint
+from glorot.checkpoint import load as load_checkpoint
 from glorot.config import ConfigError, RunConfig
 from glorot.data import DataSource, make_source
 from glorot.models import COSTS, build_model
-from glorot.train import (
-    TIMING_KEYS,
-    Run,
-    _LossWindow,
-    error_count,
-    jacobian_points,
-    load_checkpoint,
-    probe_schedule,
-    train,
-    weights_sha256,
-)
+from glorot.provenance import weights_sha256
+from glorot.run import TIMING_KEYS, Run
+from glorot.train import _LossWindow, error_count, jacobian_points, probe_schedule, train
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -127,13 +123,16 @@ def test_schedule_deduplicates_rounded_points():
 
 
 def test_train_is_plain_sgd_and_measures_what_it_says():
-    """Against a textbook loop (loss.backward, p -= lr * grad) on the same batches."""
+    """Against a textbook loop (loss.backward, p -= lr * grad) on the same batches: equal within
+    float32 rounding, since the update is computed by hand; and exactly the hand-written step."""
     cfg = tiny(updates=30, probe_every=10, probe_dense=0)
     run = train(cfg)
 
     source = make_source(cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = build_model(cfg, source.n_inputs, source.n_classes, gen)
+    by_hand = copy.deepcopy(model)
+    net = Backprop(by_hand, cfg.cost, cfg.batch)
     batches = source.train_batches(cfg.batch, cfg.seed)
     losses = []
     for _ in range(cfg.updates):
@@ -145,24 +144,32 @@ def test_train_is_plain_sgd_and_measures_what_it_says():
             for p in model.parameters():
                 p.add_(p.grad, alpha=-cfg.lr)
         losses.append(loss.item())
+        net.forward(x, y)
+        net.update(x, cfg.lr)
 
-    assert run.provenance["weights_sha256"] == weights_sha256(model)
+    assert run.provenance["weights_sha256"] == weights_sha256(by_hand)
+    for a, b in zip(by_hand.parameters(), model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
     assert run.diverged_at is None
     np.testing.assert_array_equal(run.evals["updates"], [0, 10, 20, 30])
     np.testing.assert_array_equal(run.probes["updates"], [0, 10, 20, 30])
     assert math.isnan(run.evals["train_loss"][0])  # nothing trained before update 0
     expected_loss = [np.mean(losses[i : i + 10]) for i in (0, 10, 20)]
-    np.testing.assert_array_equal(run.evals["train_loss"][1:], expected_loss)
+    np.testing.assert_allclose(run.evals["train_loss"][1:], expected_loss, rtol=1e-6)
     x_test, y_test = source.fixed("test", cfg.n_test)
     x_valid, y_valid = source.fixed("valid", cfg.n_valid)
     with torch.no_grad():
-        test_error = (model(x_test).argmax(1) != y_test).double().mean().item()
+        pred = model(x_test).argmax(1)
+        test_error = (pred != y_test).double().mean().item()
         valid_error = (model(x_valid).argmax(1) != y_valid).double().mean().item()
     assert run.final == {
         "test_error": test_error,
         "validation_error": valid_error,
         "diverged": False,
     }
+    assert run.evals["test_pred"].dtype == run.evals["test_true"].dtype == np.uint8
+    np.testing.assert_array_equal(run.evals["test_pred"], pred.numpy())
+    np.testing.assert_array_equal(run.evals["test_true"], y_test.numpy())
     assert run.probes["act_mean"].shape == (4, cfg.depth)
     assert run.provenance["seed"] == cfg.seed and run.provenance["device"].startswith("cpu")
 
@@ -354,3 +361,115 @@ def test_progress_bar_silent_when_quiet(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
     train(tiny(updates=5), progress=True)
     assert "upd" in capsys.readouterr().err
+
+
+# --- faults: signals, damaged checkpoints, probes that cannot be computed -------------------
+
+
+def sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_checkpoints_then_raises_and_resume_is_exact(tmp_path):
+    cfg = tiny()
+    whole = train(cfg)
+    path = tmp_path / "ckpt.npz"
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 41, sigterm))
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    model = build_model(cfg, 1024, 9, torch.Generator().manual_seed(cfg.seed))
+    assert load_checkpoint(path, cfg, model).updates == 42  # nothing after the signal is lost
+    assert_same_run(whole, train(cfg, checkpoint_path=path))
+
+
+def _flip_byte(path, where: float) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(where * (len(data) - 1))] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),  # truncated
+        lambda p: p.write_bytes(b""),
+        lambda p: p.write_bytes(os.urandom(3000)),
+        lambda p: p.write_bytes(b"\x80\x04\x95" + os.urandom(100)),  # looks like a pickle
+        lambda p: _flip_byte(p, 0.02),
+        lambda p: _flip_byte(p, 0.5),
+        lambda p: _flip_byte(p, 0.97),
+    ],
+    ids=["truncated", "empty", "random", "pickle", "flip-start", "flip-middle", "flip-end"],
+)
+def test_damaged_checkpoint_is_reported_discarded_and_the_run_restarts(tmp_path, damage):
+    cfg = tiny()
+    whole = train(cfg)
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 33, ctrl_c))
+    damage(path)
+    with pytest.warns(DamagedCheckpoint, match="damaged checkpoint") as caught:
+        again = train(cfg, checkpoint_path=path)
+    message = str(caught[0].message)
+    assert "\n" not in message and "allow_pickle" not in message
+    assert not path.exists()  # discarded
+    assert_same_run(whole, again)  # recomputed from update 0: the same numbers
+
+
+def test_checkpoint_checksum_covers_the_meta(tmp_path):
+    """A checkpoint rewritten with another step count inside a sound zip is still caught."""
+    cfg = tiny()
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 33, ctrl_c))
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.asarray(json.dumps(meta | {"updates": 30}))
+    np.savez(path, **arrays)
+    model = build_model(cfg, 1024, 9, torch.Generator().manual_seed(cfg.seed))
+    with pytest.warns(DamagedCheckpoint, match="checksum"):
+        assert load_checkpoint(path, cfg, model) is None
+
+
+def test_a_probe_that_cannot_be_computed_is_recorded_not_measured(monkeypatch):
+    cfg = tiny()
+    whole = train(cfg)
+    eigvalsh = torch.linalg.eigvalsh
+    calls = []
+
+    def failing_after_the_first_point(a):
+        calls.append(1)
+        if len(calls) > cfg.depth:
+            raise torch.linalg.LinAlgError("linalg.eigh: The algorithm failed to converge")
+        return eigvalsh(a)
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", failing_after_the_first_point)
+    run = train(cfg)
+    assert run.diverged_at is None
+    jac = run.probes["jac_mean_sv"]
+    assert np.isfinite(jac[0]).all() and np.isnan(jac[-1]).all()
+    assert np.isnan(run.probes["jac_sv"][-1]).all()
+    why = "Jacobian spectra: linalg.eigh: The algorithm failed to converge"
+    assert run.provenance["not_measured"] == [{"updates": cfg.updates, "why": why}]
+    # Everything else is measured as in a run whose probes all succeed.
+    for key in ("act_std", "dC_ds_std", "dC_dW_std"):
+        np.testing.assert_array_equal(run.probes[key], whole.probes[key])
+    np.testing.assert_array_equal(run.evals["test_error"], whole.evals["test_error"])
+    assert "not_measured" not in whole.provenance
+
+
+def test_not_measured_survives_a_resume(tmp_path, monkeypatch):
+    def failing(a):
+        raise torch.linalg.LinAlgError("no convergence")
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", failing)
+    cfg = tiny()
+    whole = train(cfg)
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint_path=path, source=Interrupting(make_source(cfg), 33, ctrl_c))
+    resumed = train(cfg, checkpoint_path=path)
+    assert [n["updates"] for n in resumed.provenance["not_measured"]] == [0, cfg.updates]
+    assert_same_run(whole, resumed)

@@ -192,7 +192,7 @@ def judge(
 
 def save_results(results: list[ClaimResult], path: str | Path) -> None:
     """Write claim results as JSON (atomically) so that the scorecard can gather them."""
-    from glorot.store import atomic_write_text
+    from glorot.provenance import atomic_write_text
 
     atomic_write_text(Path(path), json.dumps([r.to_dict() for r in results], indent=1))
 

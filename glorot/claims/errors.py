@@ -27,9 +27,9 @@ from IPython.display import Markdown
 from glorot.claims import ClaimResult, Condition, judge
 from glorot.config import PROFILES, Profile, get_profile
 from glorot.experiments import TABLE1, Selection, row_label
+from glorot.run import Run
 from glorot.shapeset import constant_guess_error
 from glorot.stats import PAPER_ALPHA, Resamples, mcnemar, p_vs_best, wrong
-from glorot.train import Run
 
 ROWS: tuple[str, ...] = tuple(row_label(a, i) for a, i in TABLE1)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from glorot.claims import ClaimResult, Condition, beyond, judge
 from glorot.config import PAPER_EPOCH, Profile, RunConfig, get_profile
-from glorot.train import Run
+from glorot.run import Run
 
 LAYER_RATIO = 3**-0.25  # halfway (in log) between √(1/3) (standard) and 1 (normalized)
 PLATEAU_RATIO = 2.0  # C6: the quadratic cost's plateau share must be at least twice the NLL's
@@ -308,7 +308,7 @@ def init_config(
 
 def init_runs(profile: Profile, width: int | None = None, jacobian_examples: int | None = None):
     """{init: Run} of the at-init nets, standard and normalized, from the store."""
-    from glorot.provenance import read
+    from glorot.lineage import read
     from glorot.store import load_or_run
 
     inits = ("standard", "normalized")

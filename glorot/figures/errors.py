@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from glorot.train import Run
+from glorot.run import Run
 
 CONFIG_COLORS: dict[str, str] = {
     "Softsign": "#0173b2",

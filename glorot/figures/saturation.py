@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from glorot.config import PAPER_EPOCH
 from glorot.figures import layer_color, legend_outside
 from glorot.probes import PERCENTILES, act_bins
-from glorot.train import Run
+from glorot.run import Run
 
 P98 = PERCENTILES.index(98)
 

@@ -8,10 +8,10 @@ import json
 import nbformat
 import numpy as np
 
-from glorot import provenance
+from glorot import lineage
 from glorot.config import RunConfig
+from glorot.run import Run
 from glorot.store import run_dir, save
-from glorot.train import Run
 
 
 def stored(tmp_path, monkeypatch, value=0.5, seed=0):
@@ -24,9 +24,9 @@ def stored(tmp_path, monkeypatch, value=0.5, seed=0):
 
 
 def test_nothing_is_written_unless_a_chapter_is_being_recorded(tmp_path, monkeypatch):
-    monkeypatch.delenv(provenance.READS_ENV, raising=False)
+    monkeypatch.delenv(lineage.READS_ENV, raising=False)
     run = stored(tmp_path, monkeypatch)
-    assert provenance.read([run]) == [run]
+    assert lineage.read([run]) == [run]
     assert not list(tmp_path.glob("*.jsonl"))
 
 
@@ -34,24 +34,24 @@ def test_recorded_runs_are_stamped_and_a_rewritten_record_is_reported(tmp_path, 
     run = stored(tmp_path, monkeypatch)
     nb_path = tmp_path / "chapter.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), nb_path)
-    with provenance.recording() as reads:
-        provenance.read([run])
-        provenance.stamp_notebook(nb_path, reads)
+    with lineage.recording() as reads:
+        lineage.read([run])
+        lineage.stamp_notebook(nb_path, reads)
     assert not reads.exists()  # the record of reads is temporary
     key = run.config.key
-    meta = nbformat.read(nb_path, as_version=4).metadata[provenance.METADATA_KEY]
+    meta = nbformat.read(nb_path, as_version=4).metadata[lineage.METADATA_KEY]
     assert meta == {key: json.loads((run_dir(run.config) / "meta.json").read_text())["npz_sha256"]}
-    assert provenance.notebook_changed(nb_path) == []
+    assert lineage.notebook_changed(nb_path) == []
     stored(tmp_path, monkeypatch, value=0.25)  # the same key, other numbers (another machine)
-    assert provenance.notebook_changed(nb_path) == [key]
+    assert lineage.notebook_changed(nb_path) == [key]
 
 
 def test_a_deleted_record_counts_as_changed_and_an_unstamped_page_as_unchanged(
     tmp_path, monkeypatch
 ):
     run = stored(tmp_path, monkeypatch)
-    metadata = provenance.stamp({}, {run.config.key: provenance.digest(run.config.key)})
+    metadata = lineage.stamp({}, {run.config.key: lineage.digest(run.config.key)})
     (run_dir(run.config) / "meta.json").unlink()
-    assert provenance.changed(metadata) == [run.config.key]
-    assert provenance.changed({}) == []
-    assert provenance.notebook_changed(tmp_path / "missing.ipynb") == []
+    assert lineage.changed(metadata) == [run.config.key]
+    assert lineage.changed({}) == []
+    assert lineage.notebook_changed(tmp_path / "missing.ipynb") == []

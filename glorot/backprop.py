@@ -1,0 +1,97 @@
+"""Back-propagation of §4.2 written out, for training (§2.3) and for the probes.
+
+For hidden layers i = 1..L, ``s^i = z^{i-1} W^iᵀ + b^i`` and ``z^i = f(s^i)`` (z^0 the input), and
+the output layer is linear. The backward is the paper's recursion:
+
+- δ^top = ∂C/∂logits (softmax - onehot for the nll, see :class:`glorot.models.Cost`);
+- δ^i = ∂C/∂s^i = f'(s^i) ⊙ (δ^{i+1} W^{i+1}), with f'(s^i) read from z^i (:class:`Activation`);
+- ∂C/∂W^i = δ^iᵀ z^{i-1} and ∂C/∂b^i = Σ_rows δ^i.
+
+In training the weight gradient is never formed: it is fused into the in-place update
+``W^i ← W^i - ε δ^iᵀ z^{i-1}`` (one ``addmm_``), after δ^i W^i has been taken with the old weights.
+Every intermediate lives in buffers allocated once for a batch size, so an update allocates no
+large tensor, and the same code runs on any device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from glorot.models import COSTS, MLP, lookup
+
+# visit(i, δ^i, z^{i-1}) for each layer from the top, after δ^i W^i is taken
+Visit = Callable[[int, Tensor, Tensor], None]
+
+
+class Backprop:
+    """Forward and hand-written backward of ``model`` for batches of ``rows`` examples.
+
+    The buffers hold, after :meth:`backward`, ``s[i]`` and ``z[i]`` of every hidden layer, the
+    logits, and ``delta[i]`` = ∂C/∂s of every layer (the last one ∂C/∂logits). They are
+    overwritten by the next call. The model's parameters are read and updated in place, so the
+    model always holds the current weights.
+    """
+
+    def __init__(self, model: MLP, cost: str, rows: int):
+        self.act = model.activation
+        self.cost = lookup(COSTS, "cost", cost)
+        self.W = [layer.weight.detach() for layer in model.layers]
+        self.b = [layer.bias.detach() for layer in model.layers]
+        self.rows = rows
+        w = self.W[0]
+        empty = lambda n: torch.empty(rows, n, device=w.device, dtype=w.dtype)  # noqa: E731
+        outs = [W.shape[0] for W in self.W]
+        self.s = [empty(n) for n in outs[:-1]]
+        self.z = [empty(n) for n in outs[:-1]]
+        self.logits = empty(outs[-1])
+        self.delta = [empty(n) for n in outs]
+        self.back = [empty(W.shape[1]) for W in self.W[1:]]  # δ^{i+1} W^{i+1}
+        self.fprime = [empty(n) for n in outs[:-1]]
+        self.ones = torch.ones(rows, device=w.device, dtype=w.dtype)
+        self.arange = torch.arange(rows, device=w.device)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """The mean cost over (x, y), keeping s and z of every layer and δ^top = ∂C/∂logits."""
+        h = x
+        for i in range(len(self.s)):
+            torch.addmm(self.b[i], h, self.W[i].T, out=self.s[i])
+            h = self.act.f(self.s[i], out=self.z[i])
+        torch.addmm(self.b[-1], h, self.W[-1].T, out=self.logits)
+        loss, _ = self.cost.delta(self.logits, y, self.delta[-1], self.arange)
+        return loss
+
+    def backward(self, x: Tensor, visit: Visit) -> None:
+        """δ of every layer below the top, after :meth:`forward` on the same ``x``; calls ``visit``
+        at each layer from the top once δ^i W^i is taken, so that it may update W^i."""
+        for i in range(len(self.W) - 1, -1, -1):
+            below = x if i == 0 else self.z[i - 1]
+            if i > 0:
+                torch.mm(self.delta[i], self.W[i], out=self.back[i - 1])
+            visit(i, self.delta[i], below)
+            if i > 0:
+                fprime = self.act.dz(self.z[i - 1], out=self.fprime[i - 1])
+                torch.mul(self.back[i - 1], fprime, out=self.delta[i - 1])
+
+    def update(self, x: Tensor, lr: float) -> None:
+        """The SGD update θ ← θ - ε ∂C/∂θ (§2.3) for the batch of the last :meth:`forward`."""
+
+        def sgd(i: int, delta: Tensor, below: Tensor) -> None:
+            self.W[i].addmm_(delta.T, below, alpha=-lr)
+            self.b[i].addmv_(delta.T, self.ones, alpha=-lr)
+
+        self.backward(x, sgd)
+
+    def gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """The cost and, per layer from the first, ∂C/∂W and ∂C/∂b, the weights left as they are."""
+        loss = self.forward(x, y)
+        dW: list[Tensor] = [torch.empty(0)] * len(self.W)
+        db: list[Tensor] = [torch.empty(0)] * len(self.W)
+
+        def keep(i: int, delta: Tensor, below: Tensor) -> None:
+            dW[i], db[i] = delta.T @ below, delta.sum(dim=0)
+
+        self.backward(x, keep)
+        return loss, dW, db

@@ -1,0 +1,105 @@
+"""Which stored runs a chapter read, so that a page whose runs have changed counts as out of date.
+
+A run's digest is the sha256 of its stored arrays (``npz_sha256`` in its ``meta.json``,
+:mod:`glorot.store`). While a chapter executes, every run that :mod:`glorot.experiments` (and the
+at-init runs of :mod:`glorot.claims.gradients`) hands to it is appended, key and digest, to the
+file named by the environment variable :data:`READS_ENV` (nothing is written when it is unset). The
+book then keeps {key: digest} in the executed notebook's metadata (:func:`stamp`), and
+:func:`changed` lists the runs whose stored digest is no longer the one the page was made from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+READS_ENV = "GLOROT_READS"  # file to which an executing chapter appends the runs it reads
+METADATA_KEY = "glorot_runs"  # notebook metadata entry: {run key: digest}
+
+
+def digest(key: str) -> str | None:
+    """The digest of the stored record ``key`` (None when the store does not hold it)."""
+    from glorot.store import cache_dir
+
+    try:
+        meta = json.loads((cache_dir() / "runs" / key / "meta.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return meta.get("npz_sha256")
+
+
+def read(runs: Sequence) -> list:
+    """Note ``runs`` as read by the executing chapter (when :data:`READS_ENV` is set); returns
+    them unchanged, so that it wraps any function that hands runs to a chapter."""
+    path = os.environ.get(READS_ENV)
+    runs = list(runs)
+    if path:
+        lines = "".join(
+            json.dumps({"key": r.config.key, "digest": digest(r.config.key)}) + "\n" for r in runs
+        )
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(lines)
+    return runs
+
+
+def reads(path: str | Path) -> dict[str, str | None]:
+    """{key: digest} of the runs noted in ``path`` (empty when the file does not exist)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    return {
+        (d := json.loads(line))["key"]: d["digest"] for line in text.splitlines() if line.strip()
+    }
+
+
+def stamp(metadata: dict, runs: Mapping[str, str | None]) -> dict:
+    """``metadata`` (a notebook's) with the runs its outputs came from, sorted by key."""
+    metadata[METADATA_KEY] = dict(sorted(runs.items()))
+    return metadata
+
+
+def changed(metadata: Mapping) -> list[str]:
+    """Keys of the runs a page was made from whose stored record is gone or differs now; empty
+    for a page that read no runs (or was executed before digests were kept)."""
+    return [k for k, d in metadata.get(METADATA_KEY, {}).items() if digest(k) != d]
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Path]:
+    """While the block runs, chapters executed from this process (their kernels inherit the
+    environment) note the runs they read in the yielded file; the file is removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix="glorot-reads-", suffix=".jsonl")
+    os.close(fd)
+    old = os.environ.get(READS_ENV)
+    os.environ[READS_ENV] = name
+    try:
+        yield Path(name)
+    finally:
+        if old is None:
+            os.environ.pop(READS_ENV, None)
+        else:
+            os.environ[READS_ENV] = old
+        Path(name).unlink(missing_ok=True)
+
+
+def stamp_notebook(notebook: str | Path, reads_file: str | Path) -> None:
+    """Keep in the executed ``notebook``'s metadata the runs noted in ``reads_file``."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    stamp(nb.metadata, reads(reads_file))
+    nbformat.write(nb, notebook)
+
+
+def notebook_changed(notebook: str | Path) -> list[str]:
+    """:func:`changed` for an executed notebook on disk (empty when it does not exist)."""
+    import nbformat
+
+    if not Path(notebook).is_file():
+        return []
+    return changed(nbformat.read(notebook, as_version=4).metadata)

@@ -1,0 +1,120 @@
+"""The hand-written backward of §4.2 against autograd: gradients of one batch, and the weights
+after 500 SGD updates from the same start on the same batches."""
+
+import copy
+import dataclasses
+import itertools
+
+import pytest
+import torch
+
+from glorot.backprop import Backprop
+from glorot.config import ACTIVATION_NAMES, COST_NAMES, INIT_NAMES
+from glorot.models import ACTIVATIONS, COSTS, MLP
+
+N_IN, WIDTH, N_OUT, BATCH = 12, 10, 4, 10
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: products this small only wait on each other with more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _net(activation, init, depth, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return MLP(N_IN, WIDTH, depth, N_OUT, activation, init=init, generator=g)
+
+
+def _batches(n, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, BATCH, N_IN, generator=g)
+    y = torch.randint(0, N_OUT, (n, BATCH), generator=g)
+    return list(zip(x, y, strict=True))
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_derivative_from_z_equals_derivative_from_s(name):
+    act = ACTIVATIONS[name]
+    s = torch.linspace(-6, 6, 241, dtype=torch.float64)
+    z = act.f(s)
+    torch.testing.assert_close(act.dz(z), act.df(s))
+    out = torch.empty_like(s)  # the in-place forms write where they are told
+    assert act.f(s, out=out) is out and act.dz(z, out=torch.empty_like(s)).shape == s.shape
+    torch.testing.assert_close(out, z)
+
+
+@pytest.mark.parametrize("activation, cost", list(itertools.product(ACTIVATION_NAMES, COST_NAMES)))
+def test_gradients_of_one_batch_equal_autograd(activation, cost):
+    model = _net(activation, "standard", 3)
+    ((x, y),) = _batches(1)
+    loss, dW, db = Backprop(model, cost, BATCH).gradients(x, y)
+    ref = COSTS[cost](model(x), y)
+    grads = torch.autograd.grad(ref, list(model.parameters()))
+    torch.testing.assert_close(loss, ref.detach())
+    for i in range(len(model.layers)):
+        torch.testing.assert_close(dW[i], grads[2 * i], rtol=1e-5, atol=1e-8)
+        torch.testing.assert_close(db[i], grads[2 * i + 1], rtol=1e-5, atol=1e-8)
+
+
+def test_gradients_leave_the_weights_alone():
+    model = _net("tanh", "normalized", 2)
+    before = copy.deepcopy(model.state_dict())
+    Backprop(model, "nll", BATCH).gradients(*_batches(1)[0])
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+@pytest.mark.parametrize(
+    "activation, init, cost, depth",
+    list(itertools.product(ACTIVATION_NAMES, INIT_NAMES, COST_NAMES, range(1, 6))),
+)
+def test_500_updates_equal_autograd_sgd(activation, init, cost, depth):
+    ours, theirs = _net(activation, init, depth), _net(activation, init, depth)
+    net = Backprop(ours, cost, BATCH)
+    params = list(theirs.parameters())
+    lr = 0.1
+    for x, y in _batches(500):
+        loss = net.forward(x, y)
+        net.update(x, lr)
+        ref = COSTS[cost](theirs(x), y)
+        grads = torch.autograd.grad(ref, params)
+        with torch.no_grad():
+            torch._foreach_add_(params, grads, alpha=-lr)
+    torch.testing.assert_close(loss, ref.detach(), rtol=1e-4, atol=1e-6)
+    moved = 0.0
+    for (name, a), b, start in zip(
+        ours.state_dict().items(),
+        theirs.parameters(),
+        _net(activation, init, depth).parameters(),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-4, atol=1e-5, msg=name)
+        moved = max(moved, (a - start.detach()).abs().max().item())
+    assert moved > 1e-2  # the weights did move, so the comparison is not of two initialisations
+
+
+def test_a_wrong_derivative_is_caught():
+    """The comparisons above can fail: a backward with f' = 1 gives other gradients."""
+    model = _net("tanh", "standard", 2)
+    net = Backprop(model, "nll", BATCH)
+    net.act = dataclasses.replace(net.act, dz=lambda z, out=None: torch.ones_like(z))
+    x, y = _batches(1)[0]
+    _, dW, _ = net.gradients(x, y)
+    grads = torch.autograd.grad(COSTS["nll"](model(x), y), list(model.parameters()))
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(dW[0], grads[0], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_gradients_equal_cpu_gradients():
+    model = _net("tanh", "normalized", 3)
+    x, y = _batches(1)[0]
+    _, cpu, _ = Backprop(model, "nll", BATCH).gradients(x, y)
+    gpu_model = copy.deepcopy(model).to("cuda")
+    _, gpu, _ = Backprop(gpu_model, "nll", BATCH).gradients(x.cuda(), y.cuda())
+    for a, b in zip(cpu, gpu, strict=True):
+        torch.testing.assert_close(b.cpu(), a, rtol=1e-4, atol=1e-6)
