@@ -14,7 +14,7 @@ from pathlib import Path
 from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, load_results, save_results
-from glorot.config import Profile, get_profile
+from glorot.config import Profile, profile_from_env
 
 
 def setup(profile: str = "default") -> Profile:
@@ -25,7 +25,7 @@ def setup(profile: str = "default") -> Profile:
 
     os.environ["GLOROT_QUIET"] = "1"
     theme()
-    return get_profile(profile)
+    return profile_from_env(profile)
 
 
 def _profile_name(profile: Profile | str) -> str:
