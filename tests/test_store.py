@@ -131,7 +131,7 @@ def test_missing_record_loads_as_none_quietly(recwarn):
 
 def test_interrupted_run_resumes_in_the_store(counted):
     cfg = tiny()
-    checkpoint = store.run_dir(cfg) / "checkpoint.npz"
+    checkpoint = store.checkpoint_path(cfg)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, checkpoint_path=checkpoint, source=Interrupting(make_source(cfg), 41, ctrl_c))
     assert checkpoint.exists()
