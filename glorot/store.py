@@ -235,10 +235,13 @@ def _read(folder: Path, cfg: RunConfig) -> Run | str | None:
     """The verified record in ``folder``; None when there is none; else why it is refused."""
     try:
         present = set(os.listdir(folder))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as err:
-        return f"unreadable ({err.strerror})"
+        raise ConfigError(
+            f"cannot read run records in {folder.parent} ({err.strerror}); "
+            "point GLOROT_CACHE at a readable folder"
+        ) from None
     if "meta.json" not in present:
         return "meta.json is missing"
     try:
