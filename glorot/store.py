@@ -368,10 +368,14 @@ class KeyLock:
             if holder is not None and _stale(self.path, holder):
                 self._break(holder)
             return False
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(info))
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(info))
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:  # a full disk, say: no lock without a holder is left behind
+            self.path.unlink(missing_ok=True)
+            raise
         self._stop.clear()
         self._beat = threading.Thread(target=self._heartbeat, daemon=True)
         self._beat.start()
