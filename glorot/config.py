@@ -274,7 +274,7 @@ PROFILES: dict[str, Profile] = {
 def get_profile(name: str | None = None) -> Profile:
     """The profile called ``name``, always; without a name, ``$GLOROT_PROFILE`` or ``default``."""
     if name is None:
-        name = env_choice("GLOROT_PROFILE", tuple(PROFILES)) or "default"
+        name = env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile") or "default"
     _choice("profile", name, tuple(PROFILES))
     return PROFILES[name]
 
@@ -282,7 +282,7 @@ def get_profile(name: str | None = None) -> Profile:
 def profile_from_env(declared: str) -> Profile:
     """The profile of a chapter that declares ``declared``: ``$GLOROT_PROFILE`` overrides it (CI
     runs every chapter at ``smoke``)."""
-    return get_profile(env_choice("GLOROT_PROFILE", tuple(PROFILES)) or declared)
+    return get_profile(env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile") or declared)
 
 
 def memory_limit(device: str = "cpu") -> int | None:
@@ -331,13 +331,13 @@ def env_int(name: str, default: int, minimum: int = 1, maximum: int = 4096) -> i
     return value
 
 
-def env_choice(name: str, choices: tuple[str, ...]) -> str | None:
+def env_choice(name: str, choices: tuple[str, ...], what: str = "value") -> str | None:
     """The value of ``name`` when it is one of ``choices``, None when unset or empty."""
     raw = os.environ.get(name, "").strip()
     if raw and raw not in choices:
         raise ConfigError(
-            f"environment variable {name}={raw!r} is not one of {', '.join(choices)}; "
-            "unset it or fix it"
+            f"unknown {what} {raw!r} in environment variable {name}; choose one of "
+            f"{', '.join(choices)}, or unset it"
         )
     return raw or None
 
@@ -356,7 +356,7 @@ def env_flag(name: str) -> bool:
 
 def check_environment() -> None:
     """Parse every GLOROT_* variable once, so that a bad one fails at the start with its name."""
-    env_choice("GLOROT_PROFILE", tuple(PROFILES))
+    env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile")
     env_int("GLOROT_THREADS", 1)
     env_int("GLOROT_WORKERS", 1)
     for name in ("GLOROT_CACHE", "GLOROT_DATA"):

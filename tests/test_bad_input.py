@@ -129,7 +129,7 @@ CASES = [
     (T, {"GLOROT_THREADS": "1.5"}, "GLOROT_THREADS='1.5'"),
     (T, {"GLOROT_WORKERS": "many"}, "GLOROT_WORKERS='many'"),
     (T, {"GLOROT_WORKERS": "0"}, "GLOROT_WORKERS='0'"),
-    (["train"], {"GLOROT_PROFILE": "huge"}, "GLOROT_PROFILE='huge'"),
+    (["train"], {"GLOROT_PROFILE": "huge"}, "unknown profile 'huge' in environment variable"),
     (["bench"], {"GLOROT_THREADS": "0"}, "GLOROT_THREADS='0'"),
     # a cache that cannot hold records
     (T + ["--updates", "0"], {"GLOROT_CACHE": "/dev/null/x"}, "GLOROT_CACHE"),

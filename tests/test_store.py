@@ -176,3 +176,18 @@ def test_run_many_in_worker_processes():
         assert run.config == cfg
         assert_same_run(store.load(cfg), run)
         np.testing.assert_array_equal(run.evals["updates"], [0, 5, 10])
+
+
+def test_a_diverged_run_says_so_in_its_summary():
+    diverged = store.load_or_run(tiny(updates=20, lr=1e38, activation="sigmoid"))
+    assert diverged.diverged_at is not None
+    assert store.outcome(diverged) == f"diverged at update {diverged.diverged_at}"
+    digest = json.loads(store.strict_json(store.summary(diverged)))  # strict: no NaN, no Infinity
+    assert digest["outcome"].startswith("diverged at update")
+    assert digest["final"]["test_error"] is None
+    assert store.outcome(store.load_or_run(tiny(updates=0))) == "at initialization"
+    assert store.outcome(store.load_or_run(tiny(updates=10))) == "trained 10 updates"
+    assert (
+        store.strict_json({"x": float("inf"), "y": [float("nan"), 1.0]})
+        == '{"x": null, "y": [null, 1.0]}'
+    )
