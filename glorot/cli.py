@@ -1,21 +1,89 @@
 """The ``glorot`` command: build the book, re-run a chapter, train one network, draw Shapeset.
 
-Every argument is checked before any work starts; a bad one ends the command with exit code 2
-and a message that names the problem and the valid choices.
+Every argument, and every GLOROT_* environment variable, is checked before any work starts; a bad
+one ends the command with exit code 2 and one line that names the problem and the valid choices.
+Ctrl-C or SIGTERM end it with one line and exit code 130 (a run in progress keeps its checkpoint).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
+import errno
+import io
 import math
+import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 from glorot.book import ChapterError, resolve_profile
-from glorot.config import PROFILES, ConfigError
+from glorot.config import (
+    PROFILES,
+    ConfigError,
+    RunConfig,
+    check_environment,
+    check_int,
+    memory_limit,
+)
 
 SHAPESET_SUFFIXES = (".png", ".npz")
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+SHAPESET_BYTES = 3 * 4 * 32 * 32  # per image: float32 pixels, the rasteriser's buffers, the file
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (no usage block), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
+def _nearest_folder(path: Path) -> Path:
+    """The deepest existing ancestor of ``path``."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
+def check_out(path: Path, what: str = "--out") -> None:
+    """ConfigError unless a file can be written at ``path``; tried with a temporary file that is
+    removed at once, so a refused path leaves nothing behind."""
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give a file name inside it")
+    parent = _nearest_folder(path)
+    if not parent.is_dir():
+        raise ConfigError(f"{what} {path}: {parent} is a file, not a folder; choose another path")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"{what} {path}: cannot write in {parent} ({err.strerror or err}); choose another path"
+        ) from None
+
+
+def write_out(path: Path, data: bytes) -> None:
+    """Write ``data`` at ``path`` whole or not at all, creating its folders; on failure the
+    folders this call created go too."""
+    from glorot.provenance import atomic_write_bytes
+
+    created = []
+    folder = path.parent
+    while not folder.exists():
+        created.append(folder)
+        folder = folder.parent
+    try:
+        for folder in reversed(created):
+            folder.mkdir()
+        atomic_write_bytes(path, data)
+    except BaseException:
+        for folder in created:
+            if folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
 
 
 def _book(args: argparse.Namespace) -> int:
@@ -44,6 +112,12 @@ def _run(args: argparse.Namespace) -> int:
     from glorot import book
 
     root = book.find_root()
+    values = book.check_parameters(book.chapter_path(root, args.chapter), args.param)
+    scale = resolve_profile(args.profile or values.get("profile"))
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    scale.config(**{k: v for k, v in values.items() if k in fields}).check_fits()
+    if args.out is not None:
+        check_out(args.out)
     out = book.run_chapter(root, args.chapter, args.param, out=args.out, profile=args.profile)
     print(f"executed notebook: {out}")
     return 0
@@ -62,17 +136,24 @@ def _shapeset(args: argparse.Namespace) -> int:
         )
     if args.n < 1:
         raise ConfigError(f"--n must be an integer >= 1 (number of images), got {args.n}")
-    if args.seed < 0:
-        raise ConfigError(f"--seed must be an integer >= 0, got {args.seed}")
+    check_int("--seed", args.seed, 0)
+    need, available = args.n * SHAPESET_BYTES, memory_limit()
+    if available and need > available // 2:
+        raise ConfigError(
+            f"--n {args.n:,} images need about {need / 2**30:,.1f} GiB of memory and this "
+            f"machine has {available / 2**30:,.1f} GiB; draw fewer at a time"
+        )
+    check_out(out)
     batch = sample(args.n, np.random.default_rng(args.seed))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
     if out.suffix == ".png":
         from glorot.figures import shapeset_grid, theme
 
         theme()
-        shapeset_grid(batch.images, batch.labels).savefig(out)
+        shapeset_grid(batch.images, batch.labels).savefig(buf, format="png")
     else:
-        np.savez_compressed(out, images=batch.images, labels=batch.labels, **batch.factors)
+        np.savez_compressed(buf, images=batch.images, labels=batch.labels, **batch.factors)
+    write_out(out, buf.getvalue())
     print(f"{args.n} Shapeset-3x2 examples (seed {args.seed}) written to {out}")
     return 0
 
@@ -88,11 +169,12 @@ def _train(args: argparse.Namespace) -> int:
     profile = resolve_profile(args.profile)
     given = {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name) is not None}
     cfg = profile.config(**given)
-    from glorot.store import load_or_run
+    cfg.check_fits()
+    from glorot.store import load_or_run, outcome, strict_json, summary
 
     run = load_or_run(cfg, progress=not args.json, profile=profile.name)
     if args.json:
-        print(json.dumps(run.to_summary()))
+        print(strict_json(summary(run)))
         return 0
     final = run.final
     print(f"{cfg.label}, {cfg.init} init, key {cfg.key}, {profile.name} scale")
@@ -101,7 +183,7 @@ def _train(args: argparse.Namespace) -> int:
         f"seed {cfg.seed}, device {cfg.device}"
     )
     if final["diverged"]:
-        print(f"  diverged at update {run.diverged_at}")
+        print(f"  {outcome(run)}")
     else:
         print(
             f"  test error {_percent(final['test_error'])}, "
@@ -126,6 +208,8 @@ def _data(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"unknown data set {args.name!r}; choose one of {', '.join(datasets.DATASETS)}"
         )
+    if args.dir is not None and Path(args.dir).exists() and not Path(args.dir).is_dir():
+        raise ConfigError(f"--dir {args.dir} is a file, not a folder")
     try:
         if args.action == "download":
             print(f"{args.name}: stored in {datasets.download(args.name, args.dir)}")
@@ -141,7 +225,7 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="glorot",
         description="An executable edition of Glorot & Bengio (2010), Understanding the "
         "difficulty of training deep feedforward neural networks.",
@@ -224,20 +308,60 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bench(argv: list[str]) -> int:
+    """``glorot bench``: its own options, after the thread count is checked here."""
+    pre = _Parser(prog="glorot bench", add_help=False)
+    pre.add_argument("--threads", type=int)
+    known, _ = pre.parse_known_args(argv)
+    if known.threads is not None and not 1 <= known.threads <= 4096:
+        raise ConfigError(f"--threads must be an integer in [1, 4096], got {known.threads}")
+    from glorot import bench
+
+    return bench.main(argv) or 0
+
+
+def _os_error(err: OSError) -> str:
+    """One line for a failed read or write: what, where, and what to do."""
+    where = f" ({err.filename})" if err.filename else ""
+    if err.errno == errno.ENOSPC:
+        return (
+            f"no space left on the device{where}; free some space or point GLOROT_CACHE elsewhere"
+        )
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{err.strerror}{where}; point GLOROT_CACHE (or --out) at a writable folder"
+    return f"{err.strerror or err}{where}"
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        from glorot import bench
-
-        return bench.main(argv[1:]) or 0
-    parser = _parser()
-    args = parser.parse_args(argv)
+    command = f"glorot {argv[0]}" if argv and not argv[0].startswith("-") else "glorot"
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM ends the command as Ctrl-C does: a run keeps its checkpoint, one line, 130.
+        signal.signal(signal.SIGTERM, _terminate)
     try:
+        check_environment()
+        if argv[:1] == ["bench"]:
+            return _bench(argv[1:])
+        args = _parser().parse_args(argv)
         return args.func(args)
     except ConfigError as exc:
-        parser.exit(2, f"glorot {args.command}: error: {exc}\n")
+        return _fail(EXIT_USAGE, f"{command}: error: {exc}")
     except ChapterError as exc:
-        parser.exit(1, f"glorot {args.command}: {exc}\n")
+        return _fail(1, f"{command}: {exc}")
+    except KeyboardInterrupt:
+        return _fail(EXIT_INTERRUPTED, f"{command}: interrupted; a run resumes where it stopped")
+    except OSError as exc:
+        return _fail(EXIT_USAGE, f"{command}: error: {_os_error(exc)}")
+
+
+def _fail(code: int, line: str) -> int:
+    """Print ``line`` (flattened to one line) on stderr and exit with ``code``."""
+    print(" ".join(line.split()), file=sys.stderr)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

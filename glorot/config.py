@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Bump when a change of code changes the numbers a run produces: every stored result is then recomputed.
 CODE_SALT = "glorot-results-3"
@@ -21,6 +24,12 @@ COST_NAMES = ("nll", "quadratic")
 DATASET_NAMES = ("shapeset", "mnist", "fashion-mnist", "cifar10")
 PIXEL_RANGES = ("01", "pm1")
 PAPER_EPOCH = 20_000  # "epochs of 20k mini-batch updates" (Fig. 2)
+INPUTS = {"shapeset": 1024, "mnist": 784, "fashion-mnist": 784, "cifar10": 3072}  # per example
+# The largest float32: a learning rate above it is infinite once it meets the float32 weights.
+LR_MAX = 3.4028234663852886e38
+INT_MAX = 2**63 - 1  # torch's int64; also bounds the seed of torch.Generator.manual_seed
+MAX_PROBE_POINTS = 100_000  # measurements of one run; the schedule is held in memory
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]{1,4})?")
 
 
 class ConfigError(ValueError):
@@ -28,8 +37,39 @@ class ConfigError(ValueError):
 
 
 def _choice(what: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ConfigError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+
+
+def check_int(name: str, value, minimum: int, maximum: int = INT_MAX) -> int:
+    """``value`` as an int when it is an integer in [minimum, maximum], else ConfigError."""
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        too_big = isinstance(value, int) and value > maximum
+        bound = f"in [{minimum}, {maximum:,}]" if too_big or maximum != INT_MAX else f">= {minimum}"
+        shown = f"{value!r}" if len(repr(value)) < 40 else f"{repr(value)[:37]}..."
+        raise ConfigError(f"{name} must be an integer {bound}, got {shown}")
+    return value
+
+
+def check_lr(value) -> float:
+    """A learning rate: a finite number in (0, LR_MAX]."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or not 0 < value <= LR_MAX:
+        raise ConfigError(
+            f"learning rate must be a finite number in (0, {LR_MAX:.3g}] (the largest float32), "
+            f"got {value!r}; try 0.01"
+        )
+    return float(value)
+
+
+def check_device(value) -> str:
+    if not isinstance(value, str) or not DEVICE_PATTERN.fullmatch(value):
+        raise ConfigError(f"unknown device {value!r}; use cpu, cuda or cuda:N (N a number)")
+    return value
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:,.1f} GiB"
 
 
 @dataclass(frozen=True)
@@ -65,21 +105,48 @@ class RunConfig:
         _choice("cost", self.cost, COST_NAMES)
         _choice("pixel range", self.pixel_range, PIXEL_RANGES)
         for name in ("depth", "width", "batch", "probe_every", "n_probe", "n_valid", "n_test"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("updates", "probe_dense", "jacobian_examples", "seed"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
-        if not isinstance(self.lr, (int, float)) or not self.lr > 0 or self.lr != self.lr:
-            raise ConfigError(f"learning rate must be > 0, got {self.lr!r}; try 0.01")
+            check_int(name, getattr(self, name), 1)
+        for name in ("updates", "jacobian_examples", "seed"):
+            check_int(name, getattr(self, name), 0)
+        # 2**-62 of probe_every is below one update: more dense points would all coincide.
+        check_int("probe_dense", self.probe_dense, 0, 62)
+        check_lr(self.lr)
         if self.jacobian_examples > self.n_probe:
             raise ConfigError(
                 f"jacobian_examples ({self.jacobian_examples}) exceeds n_probe ({self.n_probe})"
             )
-        if not (self.device == "cpu" or self.device.startswith("cuda")):
-            raise ConfigError(f"unknown device {self.device!r}; use cpu or cuda[:N]")
+        check_device(self.device)
+        points = self.updates // self.probe_every + self.probe_dense + 2
+        if points > MAX_PROBE_POINTS:
+            raise ConfigError(
+                f"{self.updates:,} updates probed every {self.probe_every:,} make about "
+                f"{points:,} measurements (at most {MAX_PROBE_POINTS:,}); raise probe_every to "
+                f"at least {self.updates // (MAX_PROBE_POINTS - self.probe_dense - 2) + 1:,}"
+            )
+
+    def memory_bytes(self) -> int:
+        """A generous estimate of the memory a run needs (float32 throughout): parameters with
+        their gradients and checkpoint copies, the activations of a mini-batch, of an evaluation
+        chunk and of the probe set, the layer Jacobians of the probe (eq. 11's products), and the
+        fixed sets. Used to refuse a run that cannot fit before any allocation."""
+        n_in, w, d = INPUTS[self.dataset], self.width, self.depth
+        params = n_in * w + (d - 1) * w * w + 10 * w + d * w + 10
+        activations = 3 * d * w * (self.batch + 2_000 + 2 * self.n_probe)
+        jacobians = 2 * d * self.jacobian_examples * w * w
+        data = n_in * (self.n_probe + self.n_valid + self.n_test + 2 * max(self.batch, 2_000))
+        return 4 * (5 * params + activations + jacobians + data) + 2**16 * d
+
+    def check_fits(self, available: int | None = None) -> None:
+        """ConfigError, stating the size needed, when the run cannot fit in ``available`` bytes
+        (default: the memory of the run's device, see :func:`memory_limit`)."""
+        need = self.memory_bytes()
+        available = memory_limit(self.device) if available is None else available
+        if available and need > available:
+            raise ConfigError(
+                f"this run needs about {_gib(need)} of memory (width {self.width:,}, depth "
+                f"{self.depth}, batch {self.batch:,}) and {self.device} has {_gib(available)}; "
+                "lower the width, the depth or the batch"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -202,8 +269,92 @@ PROFILES: dict[str, Profile] = {
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile called ``name``; the environment variable GLOROT_PROFILE overrides it."""
-    name = os.environ.get("GLOROT_PROFILE") or name or "default"
-    if name not in PROFILES:
-        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    """The profile called ``name``, always; without a name, ``$GLOROT_PROFILE`` or ``default``."""
+    if name is None:
+        name = env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile") or "default"
+    _choice("profile", name, tuple(PROFILES))
     return PROFILES[name]
+
+
+def profile_from_env(declared: str) -> Profile:
+    """The profile of a chapter that declares ``declared``: ``$GLOROT_PROFILE`` overrides it (CI
+    runs every chapter at ``smoke``)."""
+    return get_profile(env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile") or declared)
+
+
+def memory_limit(device: str = "cpu") -> int | None:
+    """Bytes of memory of ``device``: the physical memory for the CPU, the card's for CUDA (None
+    when unknown)."""
+    if device.startswith("cuda"):
+        import torch
+
+        if torch.cuda.is_available():
+            index = int(device.partition(":")[2] or 0)
+            if index < torch.cuda.device_count():
+                return torch.cuda.get_device_properties(index).total_memory
+        return None
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+# ---- the environment: every GLOROT_* variable is parsed here, with one message per mistake -------
+
+ENVIRONMENT = {
+    "GLOROT_PROFILE": "the profile when none is given: smoke, default or paper",
+    "GLOROT_CACHE": "the folder of stored runs",
+    "GLOROT_DATA": "the folder of the finite data sets",
+    "GLOROT_THREADS": "torch threads per run, an integer >= 1",
+    "GLOROT_WORKERS": "processes for independent runs, an integer >= 1",
+    "GLOROT_QUIET": "1 to silence progress bars",
+}
+
+
+def env_int(name: str, default: int, minimum: int = 1, maximum: int = 4096) -> int:
+    """The integer in environment variable ``name`` (``default`` when unset or empty)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        raise ConfigError(
+            f"environment variable {name}={raw!r} must be an integer in [{minimum}, {maximum}]; "
+            f"unset it or fix it ({ENVIRONMENT.get(name, name)})"
+        )
+    return value
+
+
+def env_choice(name: str, choices: tuple[str, ...], what: str = "value") -> str | None:
+    """The value of ``name`` when it is one of ``choices``, None when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if raw and raw not in choices:
+        raise ConfigError(
+            f"unknown {what} {raw!r} in environment variable {name}; choose one of "
+            f"{', '.join(choices)}, or unset it"
+        )
+    return raw or None
+
+
+def env_path(name: str) -> Path | None:
+    """The folder named by ``name`` (``~`` expanded), None when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    return Path(raw).expanduser()
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip() not in ("", "0")
+
+
+def check_environment() -> None:
+    """Parse every GLOROT_* variable once, so that a bad one fails at the start with its name."""
+    env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile")
+    env_int("GLOROT_THREADS", 1)
+    env_int("GLOROT_WORKERS", 1)
+    for name in ("GLOROT_CACHE", "GLOROT_DATA"):
+        env_path(name)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from glorot.config import ConfigError, env_path
 from glorot.data import DataSource
 
 ENTROPY = 0x5EED_F1417E  # root of the finite sets' shuffling streams
@@ -55,6 +56,8 @@ class DatasetSpec:
     url: str | None  # where the files (or their archive) can be downloaded
     archive_md5: str | None = None  # for a data set published as one archive
     system_dirs: tuple[str, ...] = ()  # where a system package installs it
+    # Published sizes (train, test) a recompressed copy must have when its md5 differs.
+    recompressed: tuple[int, int] | None = None
 
     @property
     def n_inputs(self) -> int:
@@ -86,17 +89,18 @@ DATASETS: dict[str, DatasetSpec] = {
         title="Fashion-MNIST (stand-in, not MNIST)",
         shape=(28, 28),
         n_classes=10,
-        # Copies are recompressed by some distributions: the structure is checked, not an md5.
         files=_idx_files(
             {
-                "train-images-idx3-ubyte.gz": None,
-                "train-labels-idx1-ubyte.gz": None,
-                "t10k-images-idx3-ubyte.gz": None,
-                "t10k-labels-idx1-ubyte.gz": None,
+                "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+                "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+                "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
             }
         ),
         url=None,
         system_dirs=("/usr/share/datasets/fashion-mnist",),
+        # Some distributions recompress the files: such a copy is accepted by its structure.
+        recompressed=(60_000, 10_000),
     ),
     "cifar10": DatasetSpec(
         name="cifar10",
@@ -117,14 +121,15 @@ def data_dir(path: str | Path | None = None) -> Path:
     """The data directory: ``path``, else $GLOROT_DATA, else ``data/`` beside the package."""
     if path is not None:
         return Path(path)
-    if os.environ.get("GLOROT_DATA"):
-        return Path(os.environ["GLOROT_DATA"])
+    configured = env_path("GLOROT_DATA")
+    if configured is not None:
+        return configured
     return Path(__file__).resolve().parent.parent / "data"
 
 
 def _spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+        raise ConfigError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     return DATASETS[name]
 
 
@@ -163,25 +168,61 @@ def _find(folder: Path, f: FileSpec) -> Path | None:
 
 
 def verify(name: str, root: str | Path | None = None) -> dict[str, str]:
-    """Check each file's md5 where the published one is known: {file: 'ok' | 'unknown md5'}.
+    """Check every file of data set ``name``: its structure (IDX magic, dimensions and label range;
+    CIFAR-10 record size and labels), and its md5 where the published one is known.
 
-    A mismatch raises DataCorrupt: a file that differs from the published one is never used.
+    Returns {file: status}; a file that is not what it should be raises DataCorrupt, so it is
+    never used.
     """
     spec = _spec(name)
     folder = locate(name, root)
+    paths = {f.name: _find(folder, f) for f in spec.files}
+    counts = {f: _check_structure(spec, path) for f, path in paths.items()}
+    if spec.name != "cifar10":
+        for split in ("train", "t10k"):
+            images, labels = (
+                counts[f"{split}-images-idx3-ubyte.gz"],
+                counts[f"{split}-labels-idx1-ubyte.gz"],
+            )
+            if images != labels:
+                raise DataCorrupt(
+                    f"{folder}: {split} has {images} images but {labels} labels; "
+                    "delete the files and download them again"
+                )
     status = {}
     for f in spec.files:
-        path = _find(folder, f)
+        path = paths[f.name]
         if f.md5 is None or path.name != f.name:
-            status[f.name] = "unknown md5"
+            status[f.name] = "structure ok, unknown md5 (not the published file name)"
             continue
         got = md5(path)
-        if got != f.md5:
+        if got == f.md5:
+            status[f.name] = "ok (md5 and structure)"
+        elif spec.recompressed and counts[f.name] in spec.recompressed:
+            status[f.name] = "structure ok, recompressed copy (md5 differs from the published one)"
+        else:
             raise DataCorrupt(
                 f"{path} has md5 {got}, expected {f.md5}: delete it and download it again"
             )
-        status[f.name] = "ok"
     return status
+
+
+def _check_structure(spec: DatasetSpec, path: Path) -> int:
+    """The number of examples in ``path``, or DataCorrupt when it is not a file of ``spec``."""
+    if spec.name == "cifar10":
+        return len(read_cifar_bin(path)[1])
+    try:
+        array = read_idx(path)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise DataCorrupt(f"{path} is not a readable IDX file ({err}); download it again") from None
+    want = (1,) if "labels" in path.name else (1 + len(spec.shape),)
+    if array.ndim != want[0] or ("images" in path.name and array.shape[1:] != spec.shape):
+        raise DataCorrupt(
+            f"{path} holds an array of shape {array.shape}, not {spec.title}'s; download it again"
+        )
+    if "labels" in path.name and array.max(initial=0) >= spec.n_classes:
+        raise DataCorrupt(f"{path} holds labels above {spec.n_classes - 1}; download it again")
+    return len(array)
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -291,26 +332,47 @@ class FiniteSource(DataSource):
 
 
 def download(name: str, root: str | Path | None = None) -> Path:
-    """Download a data set's published files into the data directory and verify their md5."""
+    """Download a data set's published files into the data directory and verify them.
+
+    A download that fails leaves nothing behind: what it wrote (and the folder, when it made it)
+    is removed.
+    """
     spec = _spec(name)
     if spec.url is None:
-        raise ValueError(
-            f"{spec.title} is not downloaded by glorot; see `glorot data where {name}`"
+        raise ConfigError(
+            f"{spec.title} is not downloaded by glorot; `glorot data where {name}` says where "
+            "its files go"
         )
     folder = data_dir(root) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    if spec.archive_md5:
-        archive = folder / Path(spec.url).name
-        _fetch(spec.url, archive)
-        if md5(archive) != spec.archive_md5:
-            archive.unlink()
-            raise DataCorrupt(f"{spec.url} did not match its published md5; try again later")
-        with tarfile.open(archive) as tar:
-            tar.extractall(folder, filter="data")
-    else:
-        for f in spec.files:
-            _fetch(spec.url + f.name, folder / f.name)
-    verify(name, root)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if spec.archive_md5:
+            archive = folder / Path(spec.url).name
+            written.append(archive)
+            _fetch(spec.url, archive)
+            if md5(archive) != spec.archive_md5:
+                raise DataCorrupt(f"{spec.url} did not match its published md5; try again later")
+            with tarfile.open(archive) as tar:
+                members = tar.getmembers()
+                written += [folder / m.name for m in members]
+                tar.extractall(folder, members=members, filter="data")
+        else:
+            for f in spec.files:
+                written.append(folder / f.name)
+                _fetch(spec.url + f.name, folder / f.name)
+        verify(name, root)
+    except BaseException:
+        for path in reversed(written):
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        for path in made:
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        raise
     return folder
 
 
@@ -319,7 +381,11 @@ def _fetch(url: str, path: Path) -> None:
     try:
         with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
             shutil.copyfileobj(r, f)
-    except OSError as e:
+        os.replace(tmp, path)
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
-        raise DataMissing(f"could not download {url} ({e}); put the file at {path} by hand") from e
-    os.replace(tmp, path)
+        if isinstance(e, OSError):
+            raise DataMissing(
+                f"could not download {url} ({e}); put the file at {path} by hand"
+            ) from e
+        raise

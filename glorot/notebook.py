@@ -14,7 +14,7 @@ from pathlib import Path
 from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, load_results, save_results
-from glorot.config import Profile, get_profile
+from glorot.config import Profile, profile_from_env
 
 
 def setup(profile: str = "default") -> Profile:
@@ -27,7 +27,7 @@ def setup(profile: str = "default") -> Profile:
     os.environ["GLOROT_QUIET"] = "1"
     draw_inline()
     theme()
-    return get_profile(os.environ.get("GLOROT_PROFILE") or profile)
+    return profile_from_env(profile)
 
 
 def draw_inline() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glorot import experiments, store
+from glorot import experiments, provenance, store
 from glorot.config import ConfigError, Profile, RunConfig
 from glorot.train import quiet
 
@@ -294,7 +294,9 @@ def check_shared_cache(client) -> None:
     for in each worker's cache folder (the paths may differ; the folder must be the same)."""
     cache = store.cache_dir()
     marker = f".sweep-{uuid.uuid4().hex}"
-    store.atomic_write_text(cache / marker, "a sweep checks that its workers share this folder\n")
+    provenance.atomic_write_text(
+        cache / marker, "a sweep checks that its workers share this folder\n"
+    )
     try:
         seen = client.run(_sees, marker)
     finally:

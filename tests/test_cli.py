@@ -125,7 +125,7 @@ def test_shapeset_png_is_an_image(tmp_path):
         (["--activation", "tahn"], "unknown activation 'tahn'; choose one of sigmoid, tanh"),
         (["--init", "xavier"], "unknown init 'xavier'; choose one of standard, normalized"),
         (["--depth", "0"], "depth must be an integer >= 1"),
-        (["--lr", "-1"], "learning rate must be > 0"),
+        (["--lr", "-1"], "learning rate must be a finite number in (0,"),
         (["--updates", "-5"], "updates must be an integer >= 0"),
         (["--width", "wide"], "invalid int value: 'wide'"),
     ],
@@ -167,7 +167,7 @@ def test_data_verify_reports_each_file(tmp_path, capsys):
 
     make_mnist(tmp_path, gz=False)
     assert main(["data", "verify", "mnist", "--dir", str(tmp_path)]) == 0
-    assert "train-images-idx3-ubyte.gz: unknown md5" in capsys.readouterr().out
+    assert "train-images-idx3-ubyte.gz: structure ok, unknown md5" in capsys.readouterr().out
 
 
 def test_data_unknown_set_lists_the_choices(capsys):

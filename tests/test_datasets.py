@@ -86,7 +86,7 @@ def test_mnist_splits_are_the_papers(tmp_path):
 
 
 def test_finite_source_batches_cover_an_epoch_and_resume(tmp_path):
-    make_mnist(tmp_path, name="fashion-mnist")  # gzipped; no published md5 to match
+    make_mnist(tmp_path, name="fashion-mnist", gz=False)  # uncompressed: checked by structure
     src = FiniteSource("fashion-mnist", root=tmp_path)
     assert (src.n_inputs, src.n_classes) == (784, 10)
     batches = src.train_batches(batch=4, seed=3)
@@ -150,7 +150,7 @@ def test_checksum_mismatch_is_refused(tmp_path):
 
 def test_uncompressed_copies_are_checked_by_structure(tmp_path):
     make_mnist(tmp_path, gz=False)
-    assert set(datasets.verify("mnist", tmp_path).values()) == {"unknown md5"}
+    assert all("unknown md5" in s for s in datasets.verify("mnist", tmp_path).values())
 
 
 def test_unknown_dataset_lists_choices():

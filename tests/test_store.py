@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from test_train import Interrupting, assert_same_run, ctrl_c, one_thread, tiny  # noqa: F401
 
+import glorot.provenance as provenance
 import glorot.store as store
 from glorot.config import ConfigError, RunConfig
 from glorot.data import make_source
@@ -47,22 +48,22 @@ def test_cache_dir_honours_environment(cache, tmp_path, monkeypatch):
 
 def test_atomic_write_replaces_whole_file(tmp_path):
     path = tmp_path / "sub" / "f.txt"
-    store.atomic_write_text(path, "first")
-    store.atomic_write_bytes(path, b"second")
+    provenance.atomic_write_text(path, "first")
+    provenance.atomic_write_bytes(path, b"second")
     assert path.read_bytes() == b"second"
     assert os.listdir(path.parent) == ["f.txt"]  # no temporary file left
 
 
 def test_failed_atomic_write_keeps_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "f.txt"
-    store.atomic_write_text(path, "old")
+    provenance.atomic_write_text(path, "old")
 
     def broken_replace(src, dst):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        store.atomic_write_text(path, "new")
+        provenance.atomic_write_text(path, "new")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["f.txt"]
 
 
@@ -131,7 +132,7 @@ def test_missing_record_loads_as_none_quietly(recwarn):
 
 def test_interrupted_run_resumes_in_the_store(counted):
     cfg = tiny()
-    checkpoint = store.run_dir(cfg) / "checkpoint.npz"
+    checkpoint = store.checkpoint_path(cfg)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, checkpoint_path=checkpoint, source=Interrupting(make_source(cfg), 41, ctrl_c))
     assert checkpoint.exists()
@@ -176,3 +177,18 @@ def test_run_many_in_worker_processes():
         assert run.config == cfg
         assert_same_run(store.load(cfg), run)
         np.testing.assert_array_equal(run.evals["updates"], [0, 5, 10])
+
+
+def test_a_diverged_run_says_so_in_its_summary():
+    diverged = store.load_or_run(tiny(updates=20, lr=1e38, activation="sigmoid"))
+    assert diverged.diverged_at is not None
+    assert store.outcome(diverged) == f"diverged at update {diverged.diverged_at}"
+    digest = json.loads(store.strict_json(store.summary(diverged)))  # strict: no NaN, no Infinity
+    assert digest["outcome"].startswith("diverged at update")
+    assert digest["final"]["test_error"] is None
+    assert store.outcome(store.load_or_run(tiny(updates=0))) == "at initialization"
+    assert store.outcome(store.load_or_run(tiny(updates=10))) == "trained 10 updates"
+    assert (
+        store.strict_json({"x": float("inf"), "y": [float("nan"), 1.0]})
+        == '{"x": null, "y": [null, 1.0]}'
+    )
