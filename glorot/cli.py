@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from glorot.book import ChapterError, resolve_profile
+from glorot import config
 from glorot.config import PROFILES, ConfigError
 
 SHAPESET_SUFFIXES = (".png", ".npz")
@@ -168,8 +169,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_run)
 
     p = sub.add_parser("train", help="train (or load) one network and summarise it")
-    p.add_argument("--activation", help="sigmoid, tanh or softsign")
-    p.add_argument("--init", help="standard (eq. 1) or normalized (eq. 16)")
+    p.add_argument("--activation", help=", ".join(config.ACTIVATION_NAMES))
+    p.add_argument("--init", help=", ".join(config.INIT_NAMES))
     p.add_argument("--depth", type=int, help="hidden layers")
     p.add_argument("--width", type=int, help="units per hidden layer")
     p.add_argument("--lr", type=float, help="learning rate")

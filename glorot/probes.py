@@ -35,10 +35,17 @@ GRAD_DECADES = (-12, 0)  # magnitudes 1e-12 .. 1
 GRAD_BINS_PER_DECADE = 4
 
 
+# Top of the histograms of an activation unbounded above (ReLU): a few times the scale of z at
+# initialisation with He's init, whose second moment is about that of the inputs (< 1).
+UNBOUNDED_HI = 4.0
+
+
 def act_bins(activation: str) -> np.ndarray:
-    """Edges of the activation histograms: ACT_BINS equal bins over [lo, hi] of the activation."""
+    """Edges of the activation histograms: ACT_BINS equal bins over [lo, hi] of the activation
+    (over [lo, lo + UNBOUNDED_HI] when z is unbounded above; larger values land in the last bin)."""
     act = lookup(ACTIVATIONS, "activation", activation)
-    return np.linspace(act.lo, act.hi, ACT_BINS + 1)
+    hi = act.hi if np.isfinite(act.hi) else act.lo + UNBOUNDED_HI
+    return np.linspace(act.lo, hi, ACT_BINS + 1)
 
 
 def grad_bins() -> np.ndarray:
