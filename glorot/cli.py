@@ -12,8 +12,8 @@ import math
 import sys
 from pathlib import Path
 
-from glorot.book import ChapterError, resolve_profile
 from glorot import config
+from glorot.book import ChapterError, resolve_profile
 from glorot.config import PROFILES, ConfigError
 
 SHAPESET_SUFFIXES = (".png", ".npz")

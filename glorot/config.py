@@ -26,7 +26,13 @@ PAPER_EPOCH = 20_000  # "epochs of 20k mini-batch updates" (Fig. 2)
 # How a model is named in tables and legends: Table 1's "Tanh N" is tanh with the normalized init;
 # the inits that came after the paper are named in full ("ReLU He", "Tanh LSUV").
 ACTIVATION_LABELS = {"relu": "ReLU"}
-INIT_LABELS = {"standard": "", "normalized": " N", "he": " He", "orthogonal": " orth.", "lsuv": " LSUV"}
+INIT_LABELS = {
+    "standard": "",
+    "normalized": " N",
+    "he": " He",
+    "orthogonal": " orth.",
+    "lsuv": " LSUV",
+}
 
 
 def model_label(activation: str, init: str) -> str:

@@ -125,7 +125,15 @@ def jacobian_spectra(model: MLP, x: Tensor, s: list[Tensor]) -> tuple[Tensor, Te
         else:
             dW = d[:, :, None] * W  # (E, out, in)
             gram = dW.mT @ dW  # (E, in, in)
-        sv = torch.linalg.eigvalsh(gram).clamp_min_(0).sqrt_().flip(-1)  # (E, r), decreasing
+        try:
+            eig = torch.linalg.eigvalsh(gram)
+        except torch.linalg.LinAlgError:
+            eig = None
+        if eig is None or not torch.isfinite(eig).all():
+            # ReLU's f' is 0 on about half of the units: a Gram matrix with hundreds of zero
+            # eigenvalues, on which the float32 solver can fail (an error or NaN); float64 does not.
+            eig = torch.linalg.eigvalsh(gram.double()).to(gram.dtype)
+        sv = eig.clamp_min_(0).sqrt_().flip(-1)  # (E, r), decreasing
         means.append(sv.mean())
         padded = torch.full((width,), float("nan"), device=sv.device)
         padded[: sv.shape[1]] = sv.mean(dim=0)
