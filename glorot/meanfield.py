@@ -22,6 +22,7 @@ in every network of the book (σ_b² = 0) unless a caller says otherwise.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -35,6 +36,7 @@ from glorot.models import ACTIVATIONS, INITS, ORTHOGONAL_GAIN, lookup
 QUADRATURE_POINTS = 100
 
 
+@functools.cache
 def _nodes(n: int = QUADRATURE_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of E_z[g(z)] for z ~ N(0, 1) (probabilists' Hermite polynomials)."""
     z, w = np.polynomial.hermite_e.hermegauss(n)
@@ -113,6 +115,7 @@ def forward(
     return out
 
 
+FIXED_POINT_TOL = 1e-10  # relative change of q at which the iteration stops
 Q_ZERO = 1e-24  # the fixed point q* = 0, as the limit q -> 0+ (where ReLU's φ' is still 1/2)
 
 
@@ -126,13 +129,19 @@ def fixed_point(
     it only as 1/l at the critical point). Elsewhere q* comes from iterating the map from ``q0``;
     an unbounded φ (ReLU) whose map grows without limit is stopped at 1e12."""
     sigma_w2 = np.asarray(sigma_w2, dtype=float)
-    q = np.full_like(sigma_w2, q0)
+    q = np.full_like(sigma_w2, Q_ZERO)
+    at_zero = np.zeros(sigma_w2.shape, dtype=bool)
+    if sigma_b2 == 0 and float(gaussian_mean(activation, "f", 0.0)) == 0:
+        at_zero = sigma_w2 * gaussian_mean(activation, "df", Q_ZERO, 2) <= 1
+    w = sigma_w2[~at_zero]
+    p = np.full_like(w, q0)
     for _ in range(iterations):
-        q = np.minimum(sigma_w2 * gaussian_mean(activation, "f", q, 2) + sigma_b2, 1e12)
-    zero_is_fixed = sigma_b2 == 0 and float(gaussian_mean(activation, "f", 0.0)) == 0
-    if zero_is_fixed:
-        slope = sigma_w2 * gaussian_mean(activation, "df", Q_ZERO, 2)
-        q = np.where(slope <= 1, Q_ZERO, q)
+        new = np.minimum(w * gaussian_mean(activation, "f", p, 2) + sigma_b2, 1e12)
+        done = np.all(np.abs(new - p) <= FIXED_POINT_TOL * p)
+        p = new
+        if done:
+            break
+    q[~at_zero] = p
     return q
 
 
