@@ -18,6 +18,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from glorot import config
 from glorot.book import ChapterError, resolve_profile
 from glorot.config import (
     PROFILES,
@@ -258,8 +259,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_run)
 
     p = sub.add_parser("train", help="train (or load) one network and summarise it")
-    p.add_argument("--activation", help="sigmoid, tanh or softsign")
-    p.add_argument("--init", help="standard (eq. 1) or normalized (eq. 16)")
+    p.add_argument("--activation", help=", ".join(config.ACTIVATION_NAMES))
+    p.add_argument("--init", help=", ".join(config.INIT_NAMES))
     p.add_argument("--depth", type=int, help="hidden layers")
     p.add_argument("--width", type=int, help="units per hidden layer")
     p.add_argument("--lr", type=float, help="learning rate")

@@ -18,8 +18,8 @@ from pathlib import Path
 # Bump when a change of code changes the numbers a run produces: every stored result is then recomputed.
 CODE_SALT = "glorot-results-3"
 
-ACTIVATION_NAMES = ("sigmoid", "tanh", "softsign")
-INIT_NAMES = ("standard", "normalized")
+ACTIVATION_NAMES = ("sigmoid", "tanh", "softsign", "relu")
+INIT_NAMES = ("standard", "normalized", "he", "orthogonal", "lsuv")
 COST_NAMES = ("nll", "quadratic")
 DATASET_NAMES = ("shapeset", "mnist", "fashion-mnist", "cifar10")
 PIXEL_RANGES = ("01", "pm1")
@@ -30,6 +30,23 @@ LR_MAX = 3.4028234663852886e38
 INT_MAX = 2**63 - 1  # torch's int64; also bounds the seed of torch.Generator.manual_seed
 MAX_PROBE_POINTS = 100_000  # measurements of one run; the schedule is held in memory
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]{1,4})?")
+
+
+# How a model is named in tables and legends: Table 1's "Tanh N" is tanh with the normalized init;
+# the inits that came after the paper are named in full ("ReLU He", "Tanh LSUV").
+ACTIVATION_LABELS = {"relu": "ReLU"}
+INIT_LABELS = {
+    "standard": "",
+    "normalized": " N",
+    "he": " He",
+    "orthogonal": " orth.",
+    "lsuv": " LSUV",
+}
+
+
+def model_label(activation: str, init: str) -> str:
+    """Table 1's name of a model ('Tanh N'), extended to the later inits ('ReLU He')."""
+    return ACTIVATION_LABELS.get(activation, activation.capitalize()) + INIT_LABELS.get(init, init)
 
 
 class ConfigError(ValueError):
@@ -77,8 +94,8 @@ class RunConfig:
     """One training run of an MLP by plain SGD (paper §2.3). Defaults are the paper's values."""
 
     dataset: str = "shapeset"
-    activation: str = "tanh"  # sigmoid | tanh | softsign
-    init: str = "standard"  # standard (eq. 1) | normalized (eq. 16)
+    activation: str = "tanh"  # sigmoid | tanh | softsign | relu
+    init: str = "standard"  # standard (eq. 1) | normalized (eq. 16) | he | orthogonal | lsuv
     depth: int = 5  # hidden layers
     width: int = 1000  # units per hidden layer
     cost: str = "nll"  # nll (-log P(y|x)) | quadratic (Fig. 5)
@@ -165,8 +182,7 @@ class RunConfig:
     @property
     def label(self) -> str:
         """Short human label, e.g. 'tanh N d5' (N = normalized init, as in Table 1)."""
-        name = self.activation.capitalize() + (" N" if self.init == "normalized" else "")
-        return f"{name} d{self.depth}"
+        return f"{model_label(self.activation, self.init)} d{self.depth}"
 
 
 @dataclass(frozen=True)

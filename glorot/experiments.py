@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glorot.config import ConfigError, Profile, RunConfig
+from glorot.config import ConfigError, Profile, RunConfig, model_label
 from glorot.lineage import read as _read
 from glorot.run import Run
 from glorot.store import load_or_run, run_many
@@ -32,8 +32,9 @@ TABLE1 = (
 
 
 def row_label(activation: str, init: str) -> str:
-    """Table 1's name of a model: 'Tanh N' is tanh with the normalized init."""
-    return activation.capitalize() + (" N" if init == "normalized" else "")
+    """Table 1's name of a model: 'Tanh N' is tanh with the normalized init ('ReLU He' for the
+    later inits, :func:`glorot.config.model_label`)."""
+    return model_label(activation, init)
 
 
 def workers() -> int:

@@ -100,12 +100,28 @@ def _dsoftsign_z(z: Tensor, out: Tensor | None = None) -> Tensor:
     return out.neg_().add_(1).square_()
 
 
+def _relu(s: Tensor, out: Tensor | None = None) -> Tensor:
+    """max(0, s) (He et al. 2015)."""
+    return torch.clamp_min(s, 0) if out is None else torch.clamp_min(s, 0, out=out)
+
+
+def _drelu(s: Tensor) -> Tensor:
+    return (s > 0).to(s.dtype)
+
+
+def _drelu_z(z: Tensor, out: Tensor | None = None) -> Tensor:
+    """1 where z > 0, else 0: sign(z), since z >= 0."""
+    return torch.sign(z, out=out)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("sigmoid", torch.sigmoid, _dsigmoid, _dsigmoid_z, 0.0, 1.0),  # 1 / (1 + e^-s)
         Activation("tanh", torch.tanh, _dtanh, _dtanh_z, -1.0, 1.0),
         Activation("softsign", _softsign, _dsoftsign, _dsoftsign_z, -1.0, 1.0),
+        # Unbounded above: the trainer never assumes a range, and no unit counts as saturated.
+        Activation("relu", _relu, _drelu, _drelu_z, 0.0, math.inf),
     )
 }
 
@@ -120,10 +136,80 @@ def normalized_bound(fan_in: int, fan_out: int) -> float:
     return math.sqrt(6 / (fan_in + fan_out))
 
 
+def he_bound(fan_in: int, fan_out: int) -> float:
+    """He et al. (2015): Var[W] = 2/n_in, as U[-sqrt(6/n_in), +...]; for ReLU, which zeroes half
+    of its inputs, n_in Var[W] = 2 keeps the second moment of the activations across layers."""
+    return math.sqrt(6 / fan_in)
+
+
+# Uniform inits U[-b, b]: name -> b(fan_in, fan_out).
 INITS: dict[str, Callable[[int, int], float]] = {
     "standard": standard_bound,
     "normalized": normalized_bound,
+    "he": he_bound,
 }
+
+# Gain of the orthogonal init per activation: 1/f'(0) (1/2 for ReLU, which passes half its units),
+# so that each layer is an isometry in the linear regime: sigma_w^2 E[f'(s)^2] = 1 near s = 0, the
+# critical point chi_1 = 1 of mean-field theory (Poole et al. 2016) for the odd functions.
+ORTHOGONAL_GAIN = {"sigmoid": 4.0, "tanh": 1.0, "softsign": 1.0, "relu": math.sqrt(2)}
+
+
+def orthogonal(
+    shape: tuple[int, int], gain: float, generator: torch.Generator | None, device=None
+) -> Tensor:
+    """Saxe et al. (2014): a random (out, in) matrix with orthonormal rows (out <= in) or columns,
+    times ``gain``: the Q of the QR decomposition of a Gaussian matrix, with the signs of R's
+    diagonal taken out so that Q is uniform (Haar) over the orthogonal matrices."""
+    rows, cols = shape
+    a = torch.randn(max(shape), min(shape), generator=generator, device=device)
+    q, r = torch.linalg.qr(a)  # (max, min) with orthonormal columns
+    q = q * torch.sign(torch.diagonal(r))
+    return gain * (q if rows >= cols else q.T)
+
+
+def _uniform_draw(bound: Callable[[int, int], float]):
+    def draw(shape, activation: str, generator, device) -> Tensor:
+        b = bound(shape[1], shape[0])
+        return torch.rand(shape, generator=generator, device=device).mul_(2 * b).sub_(b)
+
+    return draw
+
+
+def _orthogonal_draw(shape, activation: str, generator, device) -> Tensor:
+    return orthogonal(shape, ORTHOGONAL_GAIN[activation], generator, device)
+
+
+# Every init: name -> draw((out, in), activation name, generator, device) -> weights.
+WEIGHT_DRAWS = {name: _uniform_draw(bound) for name, bound in INITS.items()} | {
+    "orthogonal": _orthogonal_draw,
+    "lsuv": _orthogonal_draw,  # orthonormal start, then lsuv() on data
+}
+
+LSUV_TOL = 0.1  # Mishkin & Matas (2016): stop when |Var[s] - 1| < 0.1 ...
+LSUV_MAX_PASSES = 10  # ... or after 10 rescalings of a layer
+
+
+@torch.no_grad()
+def lsuv(model: MLP, x: Tensor, tol: float = LSUV_TOL, max_passes: int = LSUV_MAX_PASSES) -> None:
+    """Layer-sequential unit-variance init (Mishkin & Matas 2016, Alg. 1), in place: from the first
+    layer to the output, divide the layer's weights by the std of its output s (over all units and
+    examples of the batch ``x``) until that variance is within 1 +- ``tol``, at most ``max_passes``
+    times per layer. The weights start orthonormal; the biases stay 0."""
+    h = x
+    for i, layer in enumerate(model.layers):
+        for _ in range(max_passes):
+            var = layer(h).var()
+            if abs(float(var) - 1) < tol:
+                break
+            layer.weight.div_(var.sqrt())
+        h = layer(h)
+        if i < len(model.layers) - 1:
+            h = model.activation.f(h)
+
+
+# Inits that look at data once the weights are drawn: name -> rescale(model, batch) in place.
+DATA_INITS: dict[str, Callable[[MLP, Tensor], None]] = {"lsuv": lsuv}
 
 
 def nll(logits: Tensor, y: Tensor) -> Tensor:
@@ -191,7 +277,9 @@ def _check_size(name: str, value: int) -> None:
 class MLP(nn.Module):
     """``depth`` hidden layers of ``width`` units and a linear output layer of ``n_out`` logits.
 
-    Weights are drawn from U[-b, b] with b = ``INITS[init](fan_in, fan_out)`` and biases are zero.
+    Weights are drawn by ``WEIGHT_DRAWS[init]`` (U[-b, b] with b = ``INITS[init](fan_in, fan_out)``
+    for the uniform inits) and biases are zero. An init of ``DATA_INITS`` (LSUV) then rescales the
+    weights on the batch ``data`` (the probe set), which it requires.
     ``generator=None`` draws from PyTorch's global generator; :func:`build_model` always passes one.
     """
 
@@ -205,12 +293,16 @@ class MLP(nn.Module):
         *,
         init: str = "standard",
         generator: torch.Generator | None = None,
+        data: Tensor | None = None,
     ) -> None:
         super().__init__()
         for name, value in (("n_in", n_in), ("width", width), ("depth", depth), ("n_out", n_out)):
             _check_size(name, value)
         self.activation = lookup(ACTIVATIONS, "activation", activation)
-        bound = lookup(INITS, "init", init)
+        draw = lookup(WEIGHT_DRAWS, "init", init)
+        rescale = DATA_INITS.get(init)
+        if rescale is not None and data is None:
+            raise ConfigError(f"init {init!r} needs data: pass data=x, a batch of inputs")
         sizes = [n_in] + [width] * depth + [n_out]
         # skip_init: the weights are drawn below, so PyTorch's own init (non-zero biases, global
         # generator) is never run.
@@ -220,10 +312,10 @@ class MLP(nn.Module):
         device = generator.device if generator is not None else torch.device("cpu")
         with torch.no_grad():
             for layer in self.layers:
-                b = bound(layer.in_features, layer.out_features)
-                u = torch.rand(layer.weight.shape, generator=generator, device=device)
-                layer.weight.copy_(u.mul_(2 * b).sub_(b))
+                layer.weight.copy_(draw(layer.weight.shape, activation, generator, device))
                 layer.bias.zero_()
+        if rescale is not None:
+            rescale(self, data.to(device))
 
     @property
     def depth(self) -> int:
@@ -247,9 +339,19 @@ class MLP(nn.Module):
         return self.layers[-1](h)  # (B, n_out)
 
 
-def build_model(cfg: RunConfig, n_in: int, n_out: int, generator: torch.Generator) -> MLP:
-    """The network of a run, with its weights drawn from ``generator``, on ``cfg.device``."""
+def build_model(
+    cfg: RunConfig, n_in: int, n_out: int, generator: torch.Generator, data: Tensor | None = None
+) -> MLP:
+    """The network of a run, with its weights drawn from ``generator``, on ``cfg.device``;
+    ``data`` is the batch an init of ``DATA_INITS`` needs (the run's probe set)."""
     model = MLP(
-        n_in, cfg.width, cfg.depth, n_out, cfg.activation, init=cfg.init, generator=generator
+        n_in,
+        cfg.width,
+        cfg.depth,
+        n_out,
+        cfg.activation,
+        init=cfg.init,
+        generator=generator,
+        data=data,
     )
     return model.to(cfg.device)

@@ -36,10 +36,17 @@ GRAD_DECADES = (-12, 0)  # magnitudes 1e-12 .. 1
 GRAD_BINS_PER_DECADE = 4
 
 
+# Top of the histograms of an activation unbounded above (ReLU): a few times the scale of z at
+# initialisation with He's init, whose second moment is about that of the inputs (< 1).
+UNBOUNDED_HI = 4.0
+
+
 def act_bins(activation: str) -> np.ndarray:
-    """Edges of the activation histograms: ACT_BINS equal bins over [lo, hi] of the activation."""
+    """Edges of the activation histograms: ACT_BINS equal bins over [lo, hi] of the activation
+    (over [lo, lo + UNBOUNDED_HI] when z is unbounded above; larger values land in the last bin)."""
     act = lookup(ACTIVATIONS, "activation", activation)
-    return np.linspace(act.lo, act.hi, ACT_BINS + 1)
+    hi = act.hi if np.isfinite(act.hi) else act.lo + UNBOUNDED_HI
+    return np.linspace(act.lo, hi, ACT_BINS + 1)
 
 
 def grad_bins() -> np.ndarray:
@@ -113,7 +120,15 @@ def jacobian_spectra(model: MLP, x: Tensor, s: list[Tensor]) -> tuple[Tensor, Te
         else:
             dW = d[:, :, None] * W  # (E, out, in)
             gram = dW.mT @ dW  # (E, in, in)
-        sv = torch.linalg.eigvalsh(gram).clamp_min_(0).sqrt_().flip(-1)  # (E, r), decreasing
+        try:
+            eig = torch.linalg.eigvalsh(gram)
+        except torch.linalg.LinAlgError:
+            eig = None
+        if eig is None or not torch.isfinite(eig).all():
+            # ReLU's f' is 0 on about half of the units: a Gram matrix with hundreds of zero
+            # eigenvalues, on which the float32 solver can fail (an error or NaN); float64 does not.
+            eig = torch.linalg.eigvalsh(gram.double()).to(gram.dtype)
+        sv = eig.clamp_min_(0).sqrt_().flip(-1)  # (E, r), decreasing
         means.append(sv.mean())
         padded = torch.full((width,), float("nan"), device=sv.device)
         padded[: sv.shape[1]] = sv.mean(dim=0)

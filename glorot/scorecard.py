@@ -25,7 +25,13 @@ from glorot.claims import ClaimResult, Verdict, statement_of
 from glorot.config import Profile
 from glorot.notebook import table_cell
 
-TOPICS = ("shapeset", "saturation", "gradients", "errors")  # modules of glorot.claims, in order
+TOPICS = (
+    "shapeset",
+    "saturation",
+    "gradients",
+    "errors",
+    "beyond",
+)  # modules of glorot.claims, in order
 CLAIM_IDS = tuple(f"C{i}" for i in range(1, 17))
 # Claims that compare models trained from random seeds: their verdicts rest on several seeds and a
 # test (C11: every seed must agree; C13-C16: paired tests on the test examples).
@@ -53,6 +59,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "C14": ("07_error_curves", "Table 1"),
     "C15": ("07_error_curves", "Table 1"),
     "C16": ("07_error_curves", "Fig. 12, Table 1"),
+    "B": ("08_beyond", "Beyond the paper"),
 }
 
 
@@ -75,11 +82,12 @@ Row = ClaimResult | NotEvaluated
 
 
 def _order(claim_id: str) -> tuple[int, int, str]:
-    """S-claims first, then C1..C16 by number, then anything else."""
+    """S-claims first, then C1..C16 by number, then B-claims (beyond the paper), then anything
+    else."""
     m = re.fullmatch(r"([A-Z]+)(\d+)", claim_id)
     if m is None:
-        return (2, 0, claim_id)
-    return ({"S": 0, "C": 1}.get(m.group(1), 2), int(m.group(2)), claim_id)
+        return (3, 0, claim_id)
+    return ({"S": 0, "C": 1, "B": 2}.get(m.group(1), 3), int(m.group(2)), claim_id)
 
 
 def gather(profile: Profile) -> tuple[list[ClaimResult], dict[str, str]]:

@@ -267,8 +267,11 @@ def train(
     schedule = probe_schedule(cfg)
     jacobians_at = set(jacobian_points(cfg)).__contains__
 
+    # The fixed sets are the same for every run (data.py). The probe set is also the batch of an
+    # init that looks at data (LSUV).
+    x_probe, y_probe = source.fixed("probe", cfg.n_probe)
     model = build_model(
-        cfg, source.n_inputs, source.n_classes, torch.Generator().manual_seed(cfg.seed)
+        cfg, source.n_inputs, source.n_classes, torch.Generator().manual_seed(cfg.seed), x_probe
     )
     state = None
     if checkpoint_path is not None and checkpoint_path.exists():
@@ -277,8 +280,8 @@ def train(
     model.to(device)
     net = Backprop(model, cfg.cost, cfg.batch)
 
-    # The fixed sets are the same for every run (data.py); they stay on the device for the run.
-    x_probe, y_probe = (t.to(device) for t in source.fixed("probe", cfg.n_probe))
+    # They stay on the device for the run.
+    x_probe, y_probe = x_probe.to(device), y_probe.to(device)
     x_test, y_test = (t.to(device) for t in source.fixed("test", cfg.n_test))
     x_valid, y_valid = (t.to(device) for t in source.fixed("valid", cfg.n_valid))
     state.test_true = y_test.cpu().numpy().astype(np.uint8)

@@ -27,6 +27,7 @@ FIXED = {
     "saturation": [result("C3", Verdict.NOT_REACHED), result("C1"), result("C2", Verdict.FAIL)],
     "gradients": [result(f"C{i}") for i in (12, 6, 7, 8, 9, 10, 11, 4, 5)],
     "errors": [result(f"C{i}", Verdict.NOT_REACHED) for i in (16, 13, 14, 15)],
+    "beyond": [result("B2"), result("B1", Verdict.FAIL)],
 }
 
 
@@ -55,20 +56,20 @@ def topics(monkeypatch):
 
 def test_rows_come_in_claim_order_s_claims_first(topics):
     card = S.scorecard(SMOKE)
-    assert [r.id for r in card] == ["S1", "S2", *S.CLAIM_IDS]
+    assert [r.id for r in card] == ["S1", "S2", *S.CLAIM_IDS, "B1", "B2"]
     assert all(isinstance(r, ClaimResult) for r in card)
 
 
 def test_counts_add_up(topics):
     c = S.counts(S.scorecard(SMOKE))
-    assert c == {"pass": 11, "fail": 2, "not_reached": 5, "not_evaluated": 0, "total": 18}
-    assert S.summary(S.scorecard(SMOKE)).startswith("11 of 18 claims hold (✔), 2 fail (✗), 5 ")
+    assert c == {"pass": 12, "fail": 3, "not_reached": 5, "not_evaluated": 0, "total": 20}
+    assert S.summary(S.scorecard(SMOKE)).startswith("12 of 20 claims hold (✔), 3 fail (✗), 5 ")
 
 
 def test_a_missing_module_gives_not_evaluated_rows_with_the_reason(topics):
     topics.drop("saturation")
     card = S.scorecard(SMOKE)
-    assert [r.id for r in card] == ["S1", "S2", *S.CLAIM_IDS]
+    assert [r.id for r in card] == ["S1", "S2", *S.CLAIM_IDS, "B1", "B2"]
     missing = [r for r in card if r.verdict == S.NOT_EVALUATED]
     assert [r.id for r in missing] == ["C1", "C2", "C3"]
     assert "glorot.claims.saturation does not exist" in missing[0].measured
@@ -80,7 +81,8 @@ def test_a_module_without_evaluate_is_reported(topics, monkeypatch):
     monkeypatch.delattr(importlib.import_module("glorot.claims.errors"), "evaluate")
     card = S.scorecard(SMOKE)
     assert S.counts(card)["not_evaluated"] == 4
-    assert "glorot.claims.errors has no evaluate" in card[-1].measured
+    c16 = next(r for r in card if r.id == "C16")
+    assert "glorot.claims.errors has no evaluate" in c16.measured
 
 
 def test_an_error_inside_a_module_is_not_hidden(topics, monkeypatch):
@@ -94,7 +96,7 @@ def test_an_error_inside_a_module_is_not_hidden(topics, monkeypatch):
 
 def test_markdown_has_a_row_per_claim_with_statement_verdict_and_chapter_link(topics):
     md = S.markdown(S.scorecard(SMOKE)).data.splitlines()
-    assert len(md) == 2 + 18
+    assert len(md) == 2 + 20
     c13 = next(line for line in md if line.startswith("| C13 |"))
     assert "Tanh N ≤ Softsign N ≈ Softsign" in c13  # the paper's statement
     assert "value of C13" in c13 and "not reached at this scale" in c13
