@@ -1,6 +1,6 @@
 """Which stored runs a chapter read, so that a page whose runs have changed counts as out of date.
 
-A run's digest is the sha256 of its stored arrays (``npz_sha256`` in its ``meta.json``,
+A run's digest is its record's checksum (``meta_sha256`` of its ``meta.json``, over every file,
 :mod:`glorot.store`). While a chapter executes, every run that :mod:`glorot.experiments` (and the
 at-init runs of :mod:`glorot.claims.gradients`) hands to it is appended, key and digest, to the
 file named by the environment variable :data:`READS_ENV` (nothing is written when it is unset). The
@@ -29,7 +29,7 @@ def digest(key: str) -> str | None:
         meta = json.loads((cache_dir() / "runs" / key / "meta.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    return meta.get("npz_sha256")
+    return meta.get("meta_sha256")  # covers every file of the record (glorot.store)
 
 
 def read(runs: Sequence) -> list:

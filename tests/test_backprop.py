@@ -26,7 +26,8 @@ def one_thread():
 
 def _net(activation, init, depth, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return MLP(N_IN, WIDTH, depth, N_OUT, activation, init=init, generator=g)
+    data = torch.rand(64, N_IN, generator=torch.Generator().manual_seed(seed + 7))  # for LSUV
+    return MLP(N_IN, WIDTH, depth, N_OUT, activation, init=init, generator=g, data=data)
 
 
 def _batches(n, seed=1):
@@ -76,7 +77,10 @@ def test_500_updates_equal_autograd_sgd(activation, init, cost, depth):
     ours, theirs = _net(activation, init, depth), _net(activation, init, depth)
     net = Backprop(ours, cost, BATCH)
     params = list(theirs.parameters())
-    lr = 0.1
+    # At 0.1 a ReLU net is chaotic: a rounding difference flips units across the kink and the
+    # trajectories part (relative weight difference 0.9 after 500 updates); at 0.03 they agree to
+    # 5e-6, which is what this test is for.
+    lr = 0.03 if activation == "relu" else 0.1
     for x, y in _batches(500):
         loss = net.forward(x, y)
         net.update(x, lr)

@@ -115,7 +115,7 @@ CASES = [
     (T + ["--batch", "0"], {}, "batch must be an integer >= 1"),
     (T + ["--batch", str(2**70)], {}, "batch must be an integer in"),
     # names
-    (T + ["--activation", "relu"], {}, "unknown activation 'relu'"),
+    (T + ["--activation", "relux"], {}, "unknown activation 'relux'"),
     (T + ["--activation", ""], {}, "unknown activation ''"),
     (T + ["--init", "xavier"], {}, "unknown init 'xavier'"),
     (["train", "--profile", "huge"], {}, "invalid choice: 'huge'"),

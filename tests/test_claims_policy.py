@@ -8,7 +8,7 @@ import functools
 import numpy as np
 import pytest
 
-from glorot.claims import ROUNDING, Condition, Verdict, beyond, decide, stability
+from glorot.claims import ROUNDING, Condition, Verdict, decide, past, stability
 from glorot.claims import gradients as G
 from glorot.claims import saturation as S
 from glorot.config import RunConfig
@@ -44,12 +44,12 @@ def test_a_claim_without_conditions_is_an_error():
 
 
 def test_beyond_leaves_a_rounding_band_around_its_threshold():
-    assert beyond("x > 1", 1.01, 1.0, True).significant
-    c = beyond("x > 1", 1 + ROUNDING / 2, 1.0, True)
+    assert past("x > 1", 1.01, 1.0, True).significant
+    c = past("x > 1", 1 + ROUNDING / 2, 1.0, True)
     assert c.holds and not c.significant and decide([c]).verdict is NOT_REACHED
-    assert decide([beyond("x > 1", 0.9, 1.0, True)]).verdict is FAIL
+    assert decide([past("x > 1", 0.9, 1.0, True)]).verdict is FAIL
     # Against 0 the band is relative to the size of the compared values.
-    assert not beyond("d > 0", 1e-6, 0.0, True, scale=1.0).significant
+    assert not past("d > 0", 1e-6, 0.0, True, scale=1.0).significant
 
 
 # ---- C6-C10 give each of their verdicts -------------------------------------------------------

@@ -40,7 +40,7 @@ def test_recorded_runs_are_stamped_and_a_rewritten_record_is_reported(tmp_path, 
     assert not reads.exists()  # the record of reads is temporary
     key = run.config.key
     meta = nbformat.read(nb_path, as_version=4).metadata[lineage.METADATA_KEY]
-    assert meta == {key: json.loads((run_dir(run.config) / "meta.json").read_text())["npz_sha256"]}
+    assert meta == {key: json.loads((run_dir(run.config) / "meta.json").read_text())["meta_sha256"]}
     assert lineage.notebook_changed(nb_path) == []
     stored(tmp_path, monkeypatch, value=0.25)  # the same key, other numbers (another machine)
     assert lineage.notebook_changed(nb_path) == [key]

@@ -133,7 +133,7 @@ class Condition:
     settle: str = ""
 
 
-def beyond(
+def past(
     name: str, value: float, threshold: float, above: bool, scale: float | None = None, **kw
 ) -> Condition:
     """The condition ``value > threshold`` (``above``) or ``value < threshold`` on one

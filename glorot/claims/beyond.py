@@ -21,8 +21,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from glorot.claims import ClaimResult, verdict
-from glorot.claims.errors import SHAPESET_CHANCE, _learned
+from glorot.claims import ClaimResult, Condition, Verdict, decide
+from glorot.claims.errors import LEARNED, SHAPESET_CHANCE
 from glorot.config import Profile, RunConfig, get_profile, model_label
 from glorot.train import Run
 
@@ -76,6 +76,13 @@ AT_INIT = (
 )
 
 
+def _decided(ok: bool, reached: bool = True, settle: str = "") -> Verdict:
+    """The shared policy (:func:`glorot.claims.decide`) on one condition: measurements at
+    initialization are exact, so the condition is decided unless the run has not ``reached`` the
+    regime the claim is about."""
+    return decide([Condition("criterion", bool(ok), significant=reached, settle=settle)]).verdict
+
+
 def _fmt(values) -> str:
     return "[" + ", ".join(f"{v:.3g}" for v in np.asarray(values, dtype=float)) + "]"
 
@@ -110,7 +117,7 @@ def check_b1(
             f"(worst {worst[init]:.1%})"
             for init in measured
         ),
-        verdict=verdict(ok),
+        verdict=_decided(ok),
         scale=scale,
         figure=FIGURE,
     )
@@ -152,7 +159,7 @@ def check_b2(
         + ", ".join(
             f"{init} χ₁ = {chi[init]:.3f} ({phases[init]}, ξ = {xi[init]:.3g})" for init in chi
         ),
-        verdict=verdict(ok),
+        verdict=_decided(ok),
         scale=scale,
         figure=FIGURE,
     )
@@ -177,7 +184,7 @@ def check_b3(rms_xavier, rms_he, scale: str = "") -> ClaimResult:
         f"{RELU_XAVIER_RATIO:.3f} (Xavier) and of 1 (He) at every layer",
         measured=f"ratios Xavier {_fmt(rx)} (mean {rx.mean():.3f}), He {_fmt(rh)} "
         f"(mean {rh.mean():.3f})",
-        verdict=verdict(ok),
+        verdict=_decided(ok),
         scale=scale,
         figure=FIGURE,
     )
@@ -200,14 +207,15 @@ def check_b4(
     ordering of networks at chance says nothing."""
     best = min(errors_table1, key=lambda k: errors_table1[k])
     ok = error_relu <= errors_table1[best] + LEARNED_MARGIN
-    learned = _learned({**errors_table1, RELU_LABEL: error_relu}, chance)
+    errors = [e for e in (*errors_table1.values(), error_relu) if e == e]  # NaN: diverged
+    learned = min(errors, default=math.inf) <= chance - LEARNED
     return ClaimResult(
         id="B4",
         criterion=f"test error of {RELU_LABEL} ≤ best of Table 1 + {LEARNED_MARGIN:g} points, once a "
         "network has learned (10 points below a constant guess)",
         measured=f"{RELU_LABEL} {error_relu:.2f}, best {best} {errors_table1[best]:.2f} after "
         f"{updates:,} updates" + ("" if learned else f"; no network below {chance - 10:.1f}"),
-        verdict=verdict(ok, reached=learned),
+        verdict=_decided(ok, learned, "a network 10 points below a constant guess"),
         scale=scale,
         figure=FIGURE,
     )
@@ -225,7 +233,7 @@ def check_b5(rms_lsuv: Mapping[str, np.ndarray], scale: str = "") -> ClaimResult
         id="B5",
         criterion=f"√E[z²] ratio layer l+1 / l within 1 ± {LSUV_LEVEL:g} at every layer",
         measured="; ".join(f"{a}: {_fmt(r)}" for a, r in ratios.items()),
-        verdict=verdict(ok),
+        verdict=_decided(ok),
         scale=scale,
         figure=FIGURE,
     )
@@ -251,7 +259,7 @@ def check_b6(
         measured=f"E[σ²] {gaussian['mean_sq']:.3g} vs {orthogonal['mean_sq']:.3g} (×{m:.2f}); "
         f"Var[σ²]/E[σ²]² {gaussian['rel_var']:.3g} vs {orthogonal['rel_var']:.3g} "
         f"(×{spread:.1f})",
-        verdict=verdict(ok),
+        verdict=_decided(ok),
         scale=scale,
         figure=FIGURE,
     )

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from glorot.claims import ClaimResult, Condition, beyond, judge
+from glorot.claims import ClaimResult, Condition, judge, past
 from glorot.config import PAPER_EPOCH, Profile, RunConfig, get_profile
 from glorot.run import Run
 
@@ -52,7 +52,7 @@ def check_c6(share_nll: float, share_quadratic: float, scale: str = "") -> Claim
     ``share_*``: fraction of the grid whose gradient norm is below
     :data:`glorot.surface.PLATEAU_FRACTION` of the surface's own maximum
     (:func:`glorot.surface.plateau_share`). PASS when the quadratic share exceeds
-    :data:`PLATEAU_RATIO` times the cross-entropy's (beyond rounding, :func:`glorot.claims.beyond`).
+    :data:`PLATEAU_RATIO` times the cross-entropy's (beyond rounding, :func:`glorot.claims.past`).
     """
     excess = share_quadratic - PLATEAU_RATIO * share_nll
     return judge(
@@ -60,7 +60,7 @@ def check_c6(share_nll: float, share_quadratic: float, scale: str = "") -> Claim
         f"plateau share (|∇C| < 5% of its maximum on the grid): quadratic > "
         f"{PLATEAU_RATIO:g} × cross-entropy",
         f"quadratic {share_quadratic:.1%}, cross-entropy {share_nll:.1%}",
-        [beyond("quadratic − 2 × cross-entropy > 0", excess, 0.0, True, scale=share_quadratic)],
+        [past("quadratic − 2 × cross-entropy > 0", excess, 0.0, True, scale=share_quadratic)],
         scale,
         "04_cost",
     )
@@ -77,8 +77,8 @@ def _ratios_up(std: np.ndarray) -> np.ndarray:
 
 def _level(name: str, ratios: np.ndarray) -> list[Condition]:
     return [
-        beyond(f"{name} > {LAYER_RATIO:.2f}", float(np.min(ratios)), LAYER_RATIO, True),
-        beyond(f"{name} < {1 / LAYER_RATIO:.2f}", float(np.max(ratios)), 1 / LAYER_RATIO, False),
+        past(f"{name} > {LAYER_RATIO:.2f}", float(np.min(ratios)), LAYER_RATIO, True),
+        past(f"{name} < {1 / LAYER_RATIO:.2f}", float(np.max(ratios)), 1 / LAYER_RATIO, False),
     ]
 
 
@@ -88,7 +88,7 @@ def _shrinks_vs_level(
     """Layer-to-layer ratios ``rs`` (standard init) all below :data:`LAYER_RATIO` and ``rn``
     (normalized) all within (LAYER_RATIO, 1/LAYER_RATIO): the verdict of C7 and of C8."""
     conditions = [
-        beyond(f"standard {quantity} < {LAYER_RATIO:.2f}", float(np.max(rs)), LAYER_RATIO, False),
+        past(f"standard {quantity} < {LAYER_RATIO:.2f}", float(np.max(rs)), LAYER_RATIO, False),
         *_level(f"normalized {quantity}", rn),
     ]
     return judge(
@@ -146,7 +146,7 @@ def check_c9(dC_dW_std_standard, dC_dW_std_normalized, scale: str = "") -> Claim
         f"max/min over layers of std(∂C/∂W^l) < √3 = {WEIGHT_GRAD_SPREAD:.2f} for both inits",
         f"standard {ss:.2f}, normalized {sn:.2f}",
         [
-            beyond(f"{init} spread < √3", float(v), WEIGHT_GRAD_SPREAD, False)
+            past(f"{init} spread < √3", float(v), WEIGHT_GRAD_SPREAD, False)
             for init, v in (("standard", ss), ("normalized", sn))
         ],
         scale,
@@ -177,7 +177,7 @@ def check_c10(mean_sv_standard, mean_sv_normalized, scale: str = "") -> ClaimRes
         "(standard) and of 0.8 (normalized)",
         f"standard {ms:.3f}, normalized {mn:.3f}",
         [
-            beyond(
+            past(
                 f"|{init} − {PAPER_SV[init]:g}| < {SV_TOLERANCE:g}",
                 abs(v - PAPER_SV[init]),
                 SV_TOLERANCE,
@@ -209,7 +209,7 @@ def across_seeds(
     seed falls on the same side, beyond rounding, and there are at least :data:`MIN_SEEDS` seeds
     (the seed-to-seed spread is the noise of a measurement on one training run)."""
     values = np.asarray(values, dtype=float)
-    sides = [beyond(name, float(v), threshold, above) for v in values]
+    sides = [past(name, float(v), threshold, above) for v in values]
     holds = bool(np.mean(values) > threshold if above else np.mean(values) < threshold)
     agree = all(c.significant and c.holds == holds for c in sides)
     return Condition(name, holds, agree and values.size >= MIN_SEEDS, refutable, settle)

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from glorot.claims import ROUNDING, ClaimResult, Condition, beyond, judge
+from glorot.claims import ROUNDING, ClaimResult, Condition, judge, past
 from glorot.config import PAPER_EPOCH, Profile, get_profile
 from glorot.probes import PERCENTILES, act_bins
 
@@ -88,9 +88,9 @@ def check_c1(updates, act_mean) -> ClaimResult:
     ordered = bool(np.all(np.diff(lower) > 0))
     late = _late(int(updates[-1]), EARLY_UPDATES)
     conditions = [
-        beyond(f"top-layer mean < {SATURATED_MEAN}", float(top), SATURATED_MEAN, False, **late),
-        beyond(f"lower means > {LOWER_MEAN}", float(lower.min()), LOWER_MEAN, True, **late),
-        beyond(
+        past(f"top-layer mean < {SATURATED_MEAN}", float(top), SATURATED_MEAN, False, **late),
+        past(f"lower means > {LOWER_MEAN}", float(lower.min()), LOWER_MEAN, True, **late),
+        past(
             "lower means increase from layer 1 up",
             float(np.diff(lower).min()) if lower.size > 1 else 1.0,
             0.0,
@@ -139,7 +139,7 @@ def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> C
     clear = _clear_of(top, SATURATED_MEAN) and _clear_of(deep_top, SATURATED_MEAN)
     conditions = [
         Condition("depth-4 top layer escapes", bool(escaped), clear, **late),
-        beyond(
+        past(
             "layer 1 saturates meanwhile",
             float(act_saturated[-1, 0] - act_saturated[low, 0]),
             0.0,
@@ -249,7 +249,7 @@ def _like_softsign(claim: str, what: str, updates, p98, tanh_updates, tanh_p98) 
             _clear_of(np.asarray(tanh_p98, dtype=float), SATURATED_P98),
             **late,
         ),
-        beyond(f"final spread < {TOGETHER_SPREAD}", spread, TOGETHER_SPREAD, False, **late),
+        past(f"final spread < {TOGETHER_SPREAD}", spread, TOGETHER_SPREAD, False, **late),
     ]
     return judge(
         claim,
@@ -333,14 +333,14 @@ def check_c5(tanh_hist, tanh_updates: int, softsign_hist, softsign_updates: int,
     lo, hi = soft["mode"]
     t_late, s_late = _late(tanh_updates, LONG_UPDATES), _late(softsign_updates, LONG_UPDATES)
     conditions = [
-        beyond(
+        past(
             f"tanh mass at |z| > {OUTER} > {OUTER_MASS:.0%}",
             tanh["outer_mass"],
             OUTER_MASS,
             True,
             **t_late,
         ),
-        beyond(
+        past(
             f"tanh centre > {DIP:g} × dip",
             tanh["centre"] - DIP * tanh["dip"],
             0.0,
@@ -348,7 +348,7 @@ def check_c5(tanh_hist, tanh_updates: int, softsign_hist, softsign_updates: int,
             scale=tanh["centre"],
             **t_late,
         ),
-        beyond(
+        past(
             f"tanh asymptote > {DIP:g} × dip",
             tanh["outer"] - DIP * tanh["dip"],
             0.0,
