@@ -319,7 +319,10 @@ def finite_runs(
 
 # Every model the chapters train at a profile's scale: Table 1's rows at depth 5, and the depth-4
 # sigmoid network of Fig. 2 (chapter 02 draws it beside the depth-5 one).
-BOOK_MODELS = tuple((act, init, 5) for act, init in TABLE1) + (("sigmoid", "standard", 4),)
+BOOK_MODELS = tuple((act, init, 5) for act, init in TABLE1) + (
+    ("sigmoid", "standard", 4),
+    ("relu", "he", 5),  # chapter 08
+)
 
 
 def prepare(profile: Profile, progress: bool = False) -> list[Run]:

@@ -90,8 +90,12 @@ def _gradients_at_init(profile: Profile) -> Needs:
 
 
 def _gradients_in_training(profile: Profile) -> Needs:
-    """Fig. 9: the main tanh runs, standard and normalized."""
-    return Needs(mains=tuple(("tanh", init, 5, 0) for init in ("standard", "normalized")))
+    """Fig. 9 and C11: the main tanh runs, standard and normalized, at every seed."""
+    return Needs(
+        mains=tuple(
+            ("tanh", init, 5, seed) for init in ("standard", "normalized") for seed in profile.seeds
+        )
+    )
 
 
 def _error_curves(profile: Profile) -> Needs:
@@ -103,6 +107,17 @@ def _error_curves(profile: Profile) -> Needs:
         ),
         finite=True,
     )
+
+
+def _beyond(profile: Profile) -> Needs:
+    """Chapter 08: the nets at initialisation of the later inits and ReLU, ReLU + He trained beside
+    Table 1 (whose runs are chapter 07's)."""
+    from glorot.claims.beyond import AT_INIT, init_config
+
+    return Needs(
+        mains=(("relu", "he", 5, 0),),
+        fixed=tuple(init_config(profile, a, i) for a, i in AT_INIT),
+    ) | _error_curves(profile)
 
 
 def _scorecard(profile: Profile) -> Needs:
@@ -123,6 +138,7 @@ CHAPTERS: dict[str, Callable[[Profile], Needs]] = {
     "05_gradients_at_init": _gradients_at_init,
     "06_gradients_in_training": _gradients_in_training,
     "07_error_curves": _error_curves,
+    "08_beyond": _beyond,
     "scorecard": _scorecard,
 }
 

@@ -156,7 +156,7 @@ def test_the_smoke_book_on_two_workers_then_again_trains_nothing(cluster, store_
 
 def test_a_worker_killed_mid_run_loses_nothing(cluster, tmp_path, monkeypatch):
     long = SMOKE.config(activation="tanh", lr=0.05, updates=4000, probe_every=250)
-    checkpoint = store.run_dir(long) / "checkpoint.npz"
+    checkpoint = store.checkpoint_path(long)
     pids = cluster.run(os.getpid)
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(sweep.compute, cluster, [long], "smoke", progress=False)
