@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from glorot import lineage
 from glorot.config import PROFILES, ConfigError, Profile, RunConfig, get_profile
 
 KERNEL = "python3"  # the kernel ipykernel installs in the environment's share/jupyter/kernels
@@ -385,7 +386,7 @@ def execute(
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     declared = nbformat.from_dict(nb)  # read before ``out``, which may be the same file
     try:
-        with _kernel_env(profile.name):
+        with _kernel_env(profile.name), lineage.recording() as reads_file:
             executed = papermill.execute_notebook(
                 nb,
                 str(out),
@@ -395,11 +396,14 @@ def execute(
                 execution_timeout=profile.timeout,
                 progress_bar=progress,
             )
+            read = lineage.reads(reads_file)
     except Exception as exc:
         _tidy_file(out, _roots(notebook))
         raise ChapterError(notebook.stem, out, exc) from exc
     executed = nbformat.from_dict(executed)
     tidy(executed, _roots(notebook))
+    # The runs the page was made from: it is out of date once the store holds others.
+    lineage.stamp(executed.metadata, read)
     nbformat.write(executed, out)
     missing = missing_figures(declared, executed)
     if missing is not None:
@@ -466,8 +470,11 @@ def execute_book(
         want = stamp(source, params, profile.name)
         head = f"[{i}/{len(selected)}] {name}"
         if not force and stored_stamp(out) == want:
-            log(f"{head}: up to date")
-            continue
+            changed = lineage.notebook_changed(out)
+            if not changed:
+                log(f"{head}: up to date")
+                continue
+            log(f"{head}: {len(changed)} of the stored runs it shows changed or are missing")
         log(f"{head}: executing at {profile.name} scale")
         start = time.perf_counter()
         execute(source, out, params=params, profile=profile, progress=progress)

@@ -87,15 +87,6 @@ def recording() -> Iterator[Path]:
         Path(name).unlink(missing_ok=True)
 
 
-def stamp_notebook(notebook: str | Path, reads_file: str | Path) -> None:
-    """Keep in the executed ``notebook``'s metadata the runs noted in ``reads_file``."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
-    stamp(nb.metadata, reads(reads_file))
-    nbformat.write(nb, notebook)
-
-
 def notebook_changed(notebook: str | Path) -> list[str]:
     """:func:`changed` for an executed notebook on disk (empty when it does not exist)."""
     import nbformat

@@ -122,8 +122,9 @@ def test_prepare_sweeps_selections_then_mains_then_present_finite_sets(sweeps, m
     selections = [c for s in sweeps[: sweeps.index(mains)] for c in s]
     finite = sweeps[-1]
     assert len(selections) == len(models) * len(P.lr_grid) * 3
-    # Every seed of the Table 1 models; the depth-4 sigmoid net of Fig. 2 on the first seed.
-    assert len(mains) == 5 * 3 + 1
+    # Every seed of the Table 1 models; the depth-4 sigmoid net of Fig. 2 and ReLU + He (chapter
+    # 08) on the first seed.
+    assert len(mains) == 5 * 3 + 2
     assert {(c.activation, c.init, c.depth) for c in mains} == set(models)
     assert all(c.lr == BEST_LR and c.updates == P.updates for c in mains)
     assert {c.dataset for c in finite} == {"fashion-mnist"} and len(finite) == 5 * 3

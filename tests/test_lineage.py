@@ -33,10 +33,11 @@ def test_nothing_is_written_unless_a_chapter_is_being_recorded(tmp_path, monkeyp
 def test_recorded_runs_are_stamped_and_a_rewritten_record_is_reported(tmp_path, monkeypatch):
     run = stored(tmp_path, monkeypatch)
     nb_path = tmp_path / "chapter.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), nb_path)
+    nb = nbformat.v4.new_notebook()
     with lineage.recording() as reads:
         lineage.read([run])
-        lineage.stamp_notebook(nb_path, reads)
+        lineage.stamp(nb.metadata, lineage.reads(reads))
+    nbformat.write(nb, nb_path)
     assert not reads.exists()  # the record of reads is temporary
     key = run.config.key
     meta = nbformat.read(nb_path, as_version=4).metadata[lineage.METADATA_KEY]

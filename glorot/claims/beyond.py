@@ -24,7 +24,7 @@ import numpy as np
 from glorot.claims import ClaimResult, Condition, Verdict, decide
 from glorot.claims.errors import LEARNED, SHAPESET_CHANCE
 from glorot.config import Profile, RunConfig, get_profile, model_label
-from glorot.train import Run
+from glorot.run import Run
 
 FIGURE = "08_beyond"
 RELU_LABEL = model_label("relu", "he")

@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from glorot.figures.errors import PAPER_COLOR, config_style, seed_band
-from glorot.train import Run
+from glorot.figures.errors import PAPER_COLOR, config_style, seed_curves
+from glorot.run import Run
 
 SEQUENTIAL = "viridis_r"  # light (shallow) to dark (deep)
 INIT_STYLE = {
@@ -184,7 +184,8 @@ def errors_beside(runs: Mapping[str, Sequence[Run]], *, chance: float | None = N
     (ReLU He) in black."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for label, model_runs in runs.items():
-        updates, mean, _, _ = seed_band(model_runs)
+        updates, errors = seed_curves(model_runs)
+        mean = errors.mean(axis=0)
         style = config_style(label)
         if style["color"] == PAPER_COLOR:
             style = dict(color="black", linestyle="-", linewidth=2)
