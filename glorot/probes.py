@@ -19,6 +19,8 @@ outside the edges are counted in the outermost bins.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -73,6 +75,31 @@ def forward_backward(
         _, dW, _ = net.gradients(x, y)
     depth = len(net.s)
     return net.s, net.z, net.delta[:depth], dW[:depth]
+
+
+NEAR_ASYMPTOTE = 0.03  # |tanh| > 0.97, the common rule of thumb; sigmoid z < 0.03 or > 0.97
+
+
+def _near_asymptote(activation, Z: Tensor) -> Tensor:
+    """Share of each layer's activations (L, M) within NEAR_ASYMPTOTE of an asymptote; NaN for an
+    activation with an unbounded side (ReLU: its zeros are not an asymptote)."""
+    if not (math.isfinite(activation.lo) and math.isfinite(activation.hi)):
+        return torch.full((Z.shape[0],), float("nan"), device=Z.device)
+    near = (Z - activation.lo < NEAR_ASYMPTOTE) | (activation.hi - Z < NEAR_ASYMPTOTE)
+    return near.float().mean(dim=1)
+
+
+def _update_ratio(model: MLP, x: Tensor, y: Tensor, cfg: RunConfig) -> Tensor:
+    """log10 of std(ε ∂C/∂W) / std(W) per hidden layer: the size of one SGD update of a mini-batch
+    (the first ``cfg.batch`` probe examples) against the weights it changes; about -3 is the common
+    rule of thumb for a healthy rate."""
+    _, _, _, dC_dW = forward_backward(model, x, y, cfg.cost)
+    return torch.stack(
+        [
+            torch.log10(cfg.lr * g.std(correction=0) / layer.weight.std(correction=0))
+            for g, layer in zip(dC_dW, model.layers, strict=False)
+        ]
+    )
 
 
 def _hist(values: Tensor, edges: Tensor) -> Tensor:
@@ -147,12 +174,12 @@ def probe(
     """Statistics of every hidden layer on the probe set (x, y); arrays of shape (L, ...).
 
     Keys: act_mean, act_std, act_pct, absact_pct, act_saturated, act_hist, dC_ds_std, dC_ds_pct,
-    dC_ds_hist, dC_dW_std, dC_dW_hist, jac_mean_sv, jac_sv. Percentiles are PERCENTILES, stds are
-    over all units and examples (or weights) of a layer, histograms use :func:`act_bins` and
-    :func:`grad_bins`. With ``cfg.jacobian_examples == 0`` or ``jacobians=False`` (they are three
-    quarters of a probe's cost) the jac_* arrays are NaN. They are NaN too when the eigensolver
-    does not converge (weights blown up by too large a learning rate): the reason is appended to
-    ``why_not`` and the other statistics are kept.
+    dC_ds_hist, dC_dW_std, dC_dW_hist, saturated_97, update_ratio, jac_mean_sv, jac_sv.
+    Percentiles are PERCENTILES, stds are over all units and examples (or weights) of a layer,
+    histograms use :func:`act_bins` and :func:`grad_bins`. With ``cfg.jacobian_examples == 0`` or
+    ``jacobians=False`` (they are three quarters of a probe's cost) the jac_* arrays are NaN. They
+    are NaN too when the eigensolver does not converge (weights blown up by too large a learning
+    rate): the reason is appended to ``why_not`` and the other statistics are kept.
     """
     n_in, depth = model.layers[0].in_features, len(model.layers) - 1
     width = model.layers[0].out_features
@@ -189,6 +216,8 @@ def probe(
             # Layer 1's weights have another shape than the others: one row per layer.
             "dC_dW_std": torch.stack([g.std(correction=0) for g in dC_dW]),
             "dC_dW_hist": torch.cat([_hist(g.reshape(1, -1), grad_edges) for g in dC_dW]),
+            "saturated_97": _near_asymptote(model.activation, Z),
+            "update_ratio": _update_ratio(model, x[: cfg.batch], y[: cfg.batch], cfg),
         }
         stats["jac_mean_sv"] = torch.full((depth,), float("nan"), device=device)
         stats["jac_sv"] = torch.full((depth, width), float("nan"), device=device)

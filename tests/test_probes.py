@@ -16,7 +16,7 @@ from glorot.probes import PERCENTILES, act_bins, grad_bins, probe
 
 KEYS = (
     "act_mean act_std act_pct absact_pct act_saturated act_hist dC_ds_std dC_ds_pct dC_ds_hist "
-    "dC_dW_std dC_dW_hist jac_mean_sv jac_sv"
+    "dC_dW_std dC_dW_hist saturated_97 update_ratio jac_mean_sv jac_sv"
 ).split()
 
 
@@ -75,6 +75,7 @@ def test_probe_statistics_equal_those_from_loss_backward(cost):
             out["absact_pct"][i], np.percentile(np.abs(z_np), PERCENTILES), rtol=1e-5
         )
         np.testing.assert_allclose(out["act_saturated"][i], np.mean(np.abs(z_np) > 0.9))
+        np.testing.assert_allclose(out["saturated_97"][i], np.mean(np.abs(z_np) > 0.97))
         np.testing.assert_allclose(out["act_hist"][i], _np_hist(z_np, aedges), atol=1e-6)
         np.testing.assert_allclose(out["dC_ds_std"][i], ds.std(), rtol=1e-5)
         np.testing.assert_allclose(
@@ -294,3 +295,22 @@ def test_c9_weight_gradients_are_roughly_level_with_both_inits(at_init):
     for init in ("standard", "normalized"):
         std = at_init[init]["dC_dW_std"]
         assert std.max() / std.min() < 1.5
+
+
+def test_update_ratio_is_one_sgd_step_of_a_mini_batch_against_the_weights():
+    """log10 std(ε ∂C/∂W) / std(W), the gradient of the first ``batch`` probe examples by autograd;
+    and the share near an asymptote is NaN for ReLU, whose zeros are no asymptote."""
+    model, x, y = _small()
+    cfg = _cfg(lr=0.05, batch=10)
+    out = probe(model, x, y, cfg)
+    clone = copy.deepcopy(model)
+    COSTS["nll"](clone(x[:10]), y[:10]).backward()
+    want = [
+        np.log10(
+            0.05 * layer.weight.grad.std(correction=0) / layer.weight.detach().std(correction=0)
+        )
+        for layer in clone.layers[:-1]
+    ]
+    np.testing.assert_allclose(out["update_ratio"], [w.item() for w in want], rtol=1e-4)
+    relu, x, y = _small(activation="relu")
+    assert np.isnan(probe(relu, x, y, cfg)["saturated_97"]).all()

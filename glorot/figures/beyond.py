@@ -208,3 +208,39 @@ def depth_table(depths: Sequence[int], columns: Mapping, *, fmt: str = ".3g") ->
             f"| {depth} | " + " | ".join(format(float(columns[n][i]), fmt) for n in names) + " |"
         )
     return "\n".join(rows)
+
+
+def training_health(runs: Mapping[str, Run]) -> Figure:
+    """Two cheap probes over training, one column per model: the share of each layer's units
+    within 0.03 of an asymptote (top; |tanh| > 0.97) and log10 of one SGD update's size against
+    its weights (bottom; the dashed line at -3 is the common rule of thumb)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    from glorot.figures import MAX_WIDTH, layer_color
+    from glorot.figures.saturation import short
+
+    fig, axes = plt.subplots(
+        2, len(runs), figsize=(MAX_WIDTH, 4.4), sharex=True, sharey="row", squeeze=False
+    )
+    for col, (label, run) in enumerate(runs.items()):
+        updates = run.probes["updates"]
+        for key, ax in zip(("saturated_97", "update_ratio"), axes[:, col], strict=True):
+            values = run.probes[key]
+            for layer in range(values.shape[1]):
+                ax.plot(
+                    updates,
+                    values[:, layer],
+                    color=layer_color(layer),
+                    lw=1.2,
+                    label=f"layer {layer + 1}",
+                )
+        axes[0, col].set_title(label, fontsize=10)
+        axes[1, col].axhline(-3, color="0.5", lw=0.8, ls="--")
+        axes[1, col].set_xlabel("updates")
+        axes[1, col].xaxis.set_major_locator(MaxNLocator(nbins=3))
+        axes[1, col].xaxis.set_major_formatter(FuncFormatter(lambda x, _: short(x)))
+    axes[0, 0].set_ylabel("share near an\nasymptote")
+    axes[1, 0].set_ylabel(r"$\log_{10}$ update / weight")
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9)
+    fig.tight_layout()
+    return fig

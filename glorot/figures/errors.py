@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from glorot.figures import legend_outside
 from glorot.run import Run
 
 CONFIG_COLORS: dict[str, str] = {
@@ -50,11 +51,6 @@ def seed_curves(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
         [100 * r.evals["test_error"][np.searchsorted(r.evals["updates"], updates)] for r in runs]
     )
     return updates, errors
-
-
-def legend_outside(ax: Axes, **kw) -> None:
-    """The legend to the right of the axes, where it covers no data."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
 
 
 def error_curves(

@@ -29,7 +29,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.2, 3.4)) -> tuple[F
     return ax.figure, ax
 
 
-def _short(x: float) -> str:
+def short(x: float) -> str:
     """An axis number in few characters: 1500 -> 1.5k, 2000000 -> 2M."""
     for size, unit in ((1e6, "M"), (1e3, "k")):
         if abs(x) >= size:
@@ -42,7 +42,7 @@ def updates_axis(ax: Axes) -> None:
     together) and the paper's epochs of 20k updates on top."""
     ax.set_xlabel("updates (mini-batches of 10)")
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _short(x)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: short(x)))
     top = ax.secondary_xaxis(
         "top", functions=(lambda u: u / PAPER_EPOCH, lambda e: e * PAPER_EPOCH)
     )
