@@ -31,7 +31,7 @@ import nbformat
 import yaml
 
 from glorot import lineage
-from glorot.config import PROFILES, ConfigError, Profile, RunConfig, get_profile
+from glorot.config import PROFILES, ConfigError, Profile, RunConfig, profile_from_env
 
 KERNEL = "python3"  # the kernel ipykernel installs in the environment's share/jupyter/kernels
 BOOK_DIR = "book"
@@ -227,7 +227,7 @@ def check_run_values(values: dict, profile: Profile, chapter: str) -> None:
 def resolve_profile(name: str | None) -> Profile:
     """The profile called ``name``; without a name, ``$GLOROT_PROFILE`` or the default one."""
     if name is None:
-        return get_profile(os.environ.get("GLOROT_PROFILE") or "default")
+        return profile_from_env("default")
     if name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     return PROFILES[name]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glorot.config import ConfigError, Profile, RunConfig, model_label
+from glorot.config import ConfigError, Profile, RunConfig, env_int, model_label
 from glorot.lineage import read as _read
 from glorot.run import Run
 from glorot.store import load_or_run, run_many
@@ -44,7 +44,7 @@ def workers() -> int:
     with runs rather than one run with threads.
     """
     default = min(8, os.cpu_count() or 1)
-    return max(1, int(os.environ.get("GLOROT_WORKERS", default)))
+    return env_int("GLOROT_WORKERS", default)
 
 
 SELECTION_FIELDS = ("updates", "probe_every", "probe_dense", "jacobian_examples", "lr", "seed")
@@ -181,7 +181,15 @@ def select_lrs(
     grid = profile.lr_grid
     seeds = profile.seeds if seeds is None else tuple(seeds)
     cfgs = selection_configs(profile, models, depth, seeds, **overrides)
-    runs = _read(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name))
+    runs = _read(
+        run_many(
+            cfgs,
+            workers=workers(),
+            progress=progress,
+            profile=profile.name,
+            stage="learning-rate selection",
+        )
+    )
     per_model = len(grid) * len(seeds)
     selections = {}
     for m, model in enumerate(models):
@@ -263,7 +271,13 @@ def table1_runs(
         for act, init in TABLE1
         for seed in seeds
     ]
-    runs = iter(_read(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name)))
+    runs = iter(
+        _read(
+            run_many(
+                cfgs, workers=workers(), progress=progress, profile=profile.name, stage="main runs"
+            )
+        )
+    )
     return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
 
 
@@ -313,7 +327,17 @@ def finite_runs(
         for act, init in TABLE1
         for seed in seeds
     ]
-    runs = iter(_read(run_many(cfgs, workers=workers(), progress=progress, profile=profile.name)))
+    runs = iter(
+        _read(
+            run_many(
+                cfgs,
+                workers=workers(),
+                progress=progress,
+                profile=profile.name,
+                stage="finite data sets",
+            )
+        )
+    )
     return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
 
 
@@ -346,7 +370,9 @@ def prepare(profile: Profile, progress: bool = False) -> list[Run]:
         for act, init, depth in BOOK_MODELS
         for seed in (profile.seeds if depth == 5 and (act, init) in TABLE1 else profile.seeds[:1])
     ]
-    runs += run_many(mains, workers=workers(), progress=progress, profile=profile.name)
+    runs += run_many(
+        mains, workers=workers(), progress=progress, profile=profile.name, stage="main runs"
+    )
     for name in DATASETS:
         try:
             locate(name)

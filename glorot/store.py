@@ -515,8 +515,10 @@ def run_many(
     *,
     executor: concurrent.futures.Executor | None = None,
     profile: str | None = None,
+    stage: str = "runs",
 ) -> list[Run]:
     """The runs of ``cfgs``, in order: stored ones are loaded, missing ones trained and stored.
+    ``stage`` names the progress bar ("learning-rate selection", "main runs", ...).
 
     Runs are independent and content-addressed, so a sweep is a list of configs handed to an
     executor. Locally, ``workers > 1`` uses a process pool of that size (spawned processes; each
@@ -550,7 +552,7 @@ def run_many(
             else:
                 done[cfg.key] = run
     if missing:
-        done |= _compute(list(missing.values()), workers, progress, executor, profile)
+        done |= _compute(list(missing.values()), workers, progress, executor, profile, stage)
     return [done[cfg.key] for cfg in cfgs]
 
 
@@ -560,10 +562,11 @@ def _compute(
     progress: bool,
     executor: concurrent.futures.Executor | None,
     profile: str | None,
+    stage: str = "runs",
 ) -> dict[str, Run]:
     from tqdm import tqdm
 
-    bar = tqdm(total=len(cfgs), desc="runs", unit="run", disable=not progress or quiet())
+    bar = tqdm(total=len(cfgs), desc=stage, unit="run", disable=not progress or quiet())
     runs: dict[str, Run] = {}
     with bar:
         if executor is None and workers == 1:

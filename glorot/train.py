@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import os
 import signal
 import threading
 import time
@@ -29,7 +28,7 @@ from tqdm import tqdm
 
 from glorot import checkpoint as ckpt
 from glorot.backprop import Backprop
-from glorot.config import PAPER_EPOCH, ConfigError, RunConfig
+from glorot.config import PAPER_EPOCH, ConfigError, RunConfig, env_flag, env_int
 from glorot.data import DataSource, make_source
 from glorot.models import build_model
 from glorot.probes import probe
@@ -42,7 +41,7 @@ INTERRUPTS = (signal.SIGINT, signal.SIGTERM)  # both end a run with a checkpoint
 
 def quiet() -> bool:
     """True when the environment asks for no progress bars (``GLOROT_QUIET=1``)."""
-    return os.environ.get("GLOROT_QUIET", "") not in ("", "0")
+    return env_flag("GLOROT_QUIET")
 
 
 def jacobian_points(cfg: RunConfig) -> list[int]:
@@ -216,7 +215,7 @@ def _threads(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         previous = torch.get_num_threads()
-        torch.set_num_threads(int(os.environ.get("GLOROT_THREADS", "1")))
+        torch.set_num_threads(env_int("GLOROT_THREADS", 1))
         try:
             return fn(*args, **kwargs)
         finally:

@@ -18,24 +18,12 @@ from glorot import book
 MAX_BYTES = 8_000_000  # all committed notebooks together
 # An absolute path of a build machine: a home, a temporary or a system folder.
 MACHINE_PATH = re.compile(r"(?<![\w.:/])/(?:home|root|tmp|work|Users|usr|opt|var|mnt|srv)/[\w.-]+")
-# Chapters whose committed outputs predate the tidying: strict, so that a re-execution, which
-# tidies them, turns these into failures to delete.
-EXECUTED_UNTIDIED = {"01_shapeset", "07_error_curves", "scorecard"}
 
 NOTEBOOKS = sorted(book.chapters(REPO).items())
 
 
 def _params():
-    return [
-        pytest.param(
-            path,
-            id=name,
-            marks=[pytest.mark.xfail(strict=True, reason="committed before executions were tidied")]
-            if name in EXECUTED_UNTIDIED
-            else [],
-        )
-        for name, path in NOTEBOOKS
-    ]
+    return [pytest.param(path, id=name) for name, path in NOTEBOOKS]
 
 
 def test_committed_notebooks_weigh_at_most_8_mb_together():

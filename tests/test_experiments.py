@@ -35,7 +35,7 @@ def sweeps(monkeypatch):
     """Record every sweep handed to run_many, answering with fake records."""
     calls = []
 
-    def run_many(cfgs, workers=1, progress=False, profile=None):
+    def run_many(cfgs, workers=1, progress=False, profile=None, stage="runs"):
         calls.append(list(cfgs))
         return [fake_run(c) for c in cfgs]
 
