@@ -110,19 +110,29 @@ def layer_spectra(spectra: Mapping[str, np.ndarray], *, bins: int = 40) -> Figur
     """Singular values of the layer Jacobians J^l at init, one panel per init (``spectra``:
     {label: (L, width)} as ``jac_sv`` of the probes, NaN-padded), one line per layer on the
     sequential palette."""
+    from glorot.figures import MAX_WIDTH
+
     n = len(spectra)
-    fig, axes = plt.subplots(1, n, figsize=(3.0 * n, 3.2), sharex=True, sharey=True, squeeze=False)
+    cols = min(n, 2)  # two panels a row: legible at the column's width
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(MAX_WIDTH, 2.9 * rows), sharex=True, sharey=True, squeeze=False
+    )
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
     top = max(float(np.nanmax(s)) for s in spectra.values())
     edges = np.linspace(0, top * 1.02, bins + 1)
-    for ax, (label, sv) in zip(axes[0], spectra.items(), strict=True):
+    for ax, (label, sv) in zip(axes.flat, spectra.items(), strict=False):
         for i, (values, color) in enumerate(zip(sv, ramp(len(sv)), strict=True)):
             values = values[np.isfinite(values)]
             ax.hist(
                 values, bins=edges, density=True, histtype="step", color=color, label=f"{i + 1}"
             )
         ax.set_title(label, fontsize=FONT + 1)
+    for ax in axes[-1]:
         ax.set_xlabel("singular value of $J^l$")
-    axes[0, 0].set_ylabel("density")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("density")
     axes[0, -1].legend(title="layer", fontsize=FONT - 1, title_fontsize=FONT - 1)
     fig.tight_layout()
     return fig
@@ -136,8 +146,14 @@ def depth_spectra(
     the density of log10 σ of the input-output Jacobian by depth (sequential palette), and a last
     panel with E[σ²] and Var[σ²]/E[σ²]² over depth (``predicted_mean_sq``: the mean-field product
     of the χ^l, drawn as a line)."""
+    from glorot.figures import MAX_WIDTH
+
     kinds = list(spectra)
-    fig, axes = plt.subplots(1, len(kinds) + 1, figsize=(4.0 * (len(kinds) + 1), 3.6))
+    # The densities side by side, the summary over depth below them, at the column's width.
+    fig = plt.figure(figsize=(MAX_WIDTH, 6.4))
+    grid = fig.add_gridspec(2, len(kinds))
+    axes = [fig.add_subplot(grid[0, i]) for i in range(len(kinds))]
+    axes.append(fig.add_subplot(grid[1, :]))
     all_sv = np.concatenate([np.ravel(s) for k in kinds for s in spectra[k].values()])
     positive = all_sv[all_sv > 0]
     edges = np.linspace(np.log10(positive.min()), np.log10(positive.max()) + 0.05, 60)
@@ -174,7 +190,7 @@ def depth_spectra(
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("depth $L$")
-    ax.legend(fontsize=FONT - 2)
+    ax.legend(fontsize=FONT - 1, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     return fig
 
