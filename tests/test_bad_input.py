@@ -273,15 +273,18 @@ def test_signal_during_training_is_one_line_and_130(signum, tmp_path):
     cache = tmp_path / "c"
     argv = T + ["--updates", "1000000", "--width", "8", "--depth", "1", "--json"]
     proc = _glorot(*argv, env={"GLOROT_CACHE": str(cache)}, cwd=tmp_path)
-    deadline = time.monotonic() + 120
-    # The loop has checkpointed once: it runs, with its handler of both signals in place. (A
-    # signal that lands while Python imports a module can leave the import machinery stuck.)
-    while not list(cache.glob("checkpoints/*.npz")):
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.1)
-    assert list(cache.glob("runs/*.lock"))  # training holds the key's lock
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 120
+        # The loop has checkpointed once: it runs, with its handler of both signals in place. (A
+        # signal that lands while Python imports a module can leave the import machinery stuck.)
+        while not list(cache.glob("checkpoints/*.npz")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert list(cache.glob("runs/*.lock"))  # training holds the key's lock
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # never leave a million-update run behind a failed test
     assert proc.returncode == 130 and out == ""
     assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err
     assert not list(cache.glob("runs/*.lock"))
