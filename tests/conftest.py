@@ -32,3 +32,19 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("GLOROT_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture
+def counted(monkeypatch) -> list:
+    """Records every training the store starts (the configs, in order)."""
+    import glorot.store as store
+    from glorot.train import train
+
+    calls = []
+
+    def counting_train(cfg, **kwargs):
+        calls.append(cfg)
+        return train(cfg, **kwargs)
+
+    monkeypatch.setattr(store, "train", counting_train)
+    return calls

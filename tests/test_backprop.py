@@ -7,21 +7,13 @@ import itertools
 
 import pytest
 import torch
+from test_train import one_thread  # noqa: F401  (one torch thread for the module)
 
 from glorot.backprop import Backprop
 from glorot.config import ACTIVATION_NAMES, COST_NAMES, INIT_NAMES
 from glorot.models import ACTIVATIONS, COSTS, MLP
 
 N_IN, WIDTH, N_OUT, BATCH = 12, 10, 4, 10
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: products this small only wait on each other with more."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _net(activation, init, depth, seed=0):

@@ -28,18 +28,6 @@ def cache(tmp_path, monkeypatch) -> Path:
     return tmp_path / "cache"
 
 
-@pytest.fixture
-def counted(monkeypatch) -> list:
-    calls = []
-
-    def counting_train(cfg, **kwargs):
-        calls.append(cfg)
-        return train(cfg, **kwargs)
-
-    monkeypatch.setattr(store, "train", counting_train)
-    return calls
-
-
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """A finished run and a diverged one, trained once and stored in a template cache."""

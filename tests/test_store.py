@@ -13,7 +13,7 @@ from test_train import Interrupting, assert_same_run, ctrl_c, one_thread, tiny  
 
 import glorot.provenance as provenance
 import glorot.store as store
-from glorot.config import ConfigError, RunConfig
+from glorot.config import ConfigError
 from glorot.data import make_source
 from glorot.train import train
 
@@ -22,19 +22,6 @@ from glorot.train import train
 def cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("GLOROT_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
-
-
-@pytest.fixture
-def counted(monkeypatch) -> list[RunConfig]:
-    """Records every training the store starts."""
-    calls = []
-
-    def counting_train(cfg, **kwargs):
-        calls.append(cfg)
-        return train(cfg, **kwargs)
-
-    monkeypatch.setattr(store, "train", counting_train)
-    return calls
 
 
 def test_cache_dir_honours_environment(cache, tmp_path, monkeypatch):
