@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from glorot.figures import MAX_WIDTH, layer_color, legend_outside
 from glorot.figures.errors import PAPER_COLOR, config_style, seed_curves
+from glorot.figures.saturation import short
 from glorot.run import Run
 
 SEQUENTIAL = "viridis_r"  # light (shallow) to dark (deep)
@@ -110,8 +113,6 @@ def layer_spectra(spectra: Mapping[str, np.ndarray], *, bins: int = 40) -> Figur
     """Singular values of the layer Jacobians J^l at init, one panel per init (``spectra``:
     {label: (L, width)} as ``jac_sv`` of the probes, NaN-padded), one line per layer on the
     sequential palette."""
-    from glorot.figures import MAX_WIDTH
-
     n = len(spectra)
     cols = min(n, 2)  # two panels a row: legible at the column's width
     rows = -(-n // cols)
@@ -146,8 +147,6 @@ def depth_spectra(
     the density of log10 σ of the input-output Jacobian by depth (sequential palette), and a last
     panel with E[σ²] and Var[σ²]/E[σ²]² over depth (``predicted_mean_sq``: the mean-field product
     of the χ^l, drawn as a line)."""
-    from glorot.figures import MAX_WIDTH
-
     kinds = list(spectra)
     # The densities side by side, the summary over depth below them, at the column's width.
     fig = plt.figure(figsize=(MAX_WIDTH, 6.4))
@@ -190,7 +189,7 @@ def depth_spectra(
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("depth $L$")
-    ax.legend(fontsize=FONT - 1, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    legend_outside(ax, fontsize=FONT - 1)
     fig.tight_layout()
     return fig
 
@@ -230,11 +229,6 @@ def training_health(runs: Mapping[str, Run]) -> Figure:
     """Two cheap probes over training, one column per model: the share of each layer's units
     within 0.03 of an asymptote (top; |tanh| > 0.97) and log10 of one SGD update's size against
     its weights (bottom; the dashed line at -3 is the common rule of thumb)."""
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    from glorot.figures import MAX_WIDTH, layer_color
-    from glorot.figures.saturation import short
-
     fig, axes = plt.subplots(
         2, len(runs), figsize=(MAX_WIDTH, 4.4), sharex=True, sharey="row", squeeze=False
     )
@@ -257,6 +251,6 @@ def training_health(runs: Mapping[str, Run]) -> Figure:
         axes[1, col].xaxis.set_major_formatter(FuncFormatter(lambda x, _: short(x)))
     axes[0, 0].set_ylabel("share near an\nasymptote")
     axes[1, 0].set_ylabel(r"$\log_{10}$ update / weight")
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9)
+    legend_outside(axes[0, -1], fontsize=9)
     fig.tight_layout()
     return fig
