@@ -264,6 +264,26 @@ PROFILES: dict[str, Profile] = {
             timeout=3_600,
         ),
         Profile(
+            name="long",
+            description=(
+                "the book as published: 5-layer nets of 400 units for 400k updates (20 epochs of 20k), "
+                "3 seeds, computed once in about 2 hours on 2 cores"
+            ),
+            width=400,
+            updates=400_000,
+            probe_every=PAPER_EPOCH,
+            probe_dense=6,
+            n_valid=10_000,
+            n_test=10_000,
+            jacobian_examples=4,
+            lr=0.01,
+            lr_grid=(0.01, 0.03, 0.1),
+            selection_updates=20_000,
+            seeds=(0, 1, 2),
+            finite_updates=40_000,
+            timeout=6 * 3600,
+        ),
+        Profile(
             name="paper",
             description="the paper's scale: 1000 units, batch 10, 2.8M updates (needs a GPU)",
             width=1000,

@@ -61,6 +61,7 @@ SPREAD_FACTOR = 5.0  # B6: Gaussian relative variance of σ² at least 5x the or
 ISOMETRY = {
     "smoke": dict(width=64, depth=8, examples=2),
     "default": dict(width=256, depth=32, examples=4),
+    "long": dict(width=256, depth=32, examples=10),
     "paper": dict(width=256, depth=32, examples=10),
 }
 ISOMETRY_DEPTHS = (1, 2, 4, 8, 16, 32)

@@ -34,10 +34,15 @@ STATEMENTS: dict[str, str] = {
 
 # Images measured at each profile: as many as the original's figures of S5 at least; the rarest
 # classes (1/18) get about 2,200 each at smoke.
-N_IMAGES: dict[str, int] = {"smoke": 40_000, "default": 200_000, "paper": 1_000_000}
+N_IMAGES: dict[str, int] = {
+    "smoke": 40_000,
+    "default": 200_000,
+    "long": 1_000_000,
+    "paper": 1_000_000,
+}
 # Candidate (first, second) object pairs, and images drawn with each rule, on which the two overlap
 # rules are compared.
-N_PAIRS: dict[str, int] = {"smoke": 10_000, "default": 100_000, "paper": 500_000}
+N_PAIRS: dict[str, int] = {"smoke": 10_000, "default": 100_000, "long": 500_000, "paper": 500_000}
 EXAMPLES_PER_CLASS = 4  # Fig. 1
 P_MIN = 1e-3  # S1: the law is rejected below this chi-square p-value
 SIGMAS = 3.0  # S2: tolerance in standard errors of the most frequent class's frequency
