@@ -22,11 +22,15 @@ METADATA_KEY = "glorot_runs"  # notebook metadata entry: {run key: digest}
 
 
 def digest(key: str) -> str | None:
-    """The digest of the stored record ``key`` (None when the store does not hold it)."""
-    from glorot.store import cache_dir
+    """The digest of the record the store reads for ``key``, committed or cached (None when it
+    holds none)."""
+    from glorot.store import locate
 
+    folder = locate(key)
+    if folder is None:
+        return None
     try:
-        meta = json.loads((cache_dir() / "runs" / key / "meta.json").read_text())
+        meta = json.loads((folder / "meta.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     return meta.get("meta_sha256")  # covers every file of the record (glorot.store)

@@ -1,23 +1,15 @@
 """Content-addressed results: one record per run key, verified when read, computed once.
 
-A run is stored in ``<cache>/runs/<cfg.key>/``:
+A run is stored in ``<cache>/runs/<cfg.key>/`` (the files of :mod:`glorot.records`). Below the
+cache lie the committed records of the published book, ``results/<profile>/<key>/``, a read-only
+tier (:func:`tiers`): :func:`load` takes a run from there first, so a fresh clone renders the book
+without training, and the cache holds what was computed here. ``GLOROT_RECORDS=off`` ignores the
+committed records (a recomputation).
 
-- ``record.npz``: the arrays (``probe.<name>`` stacked over probe points, ``eval.<name>``);
-- ``meta.json``: key, config, provenance, ``diverged_at``, the sha256 of every other file of the
-  record, and ``meta_sha256``, the sha256 of the rest of meta.json, which is written in one
-  canonical form: any edited or damaged byte of any file is detected and the run recomputed.
-
-A record is written complete into a temporary folder beside it and renamed into place, so a
-reader sees a whole record or none. While a run is in progress its checkpoint is
-``<cache>/checkpoints/<cfg.key>.npz``: an interrupted run resumes from it and ends with the same
-numbers as an uninterrupted one (see :func:`glorot.train.train`).
-
-A configuration is computed once however many processes ask for it: the one that computes holds
-``<cache>/runs/<cfg.key>.lock`` (created with O_CREAT | O_EXCL, which works on one machine and on
-shared file systems alike); the others wait and then load its record. A lock whose holder died is
-broken: on the holder's host when its pid is gone, elsewhere when it has not been refreshed for
-``LOCK_STALE_S`` seconds. The temporary files of a killed writer are removed when the store next
-computes in that folder.
+While a run is in progress its checkpoint is ``<cache>/checkpoints/<cfg.key>.npz``: an interrupted
+run resumes from it and ends with the same numbers as an uninterrupted one (see
+:func:`glorot.train.train`). A configuration is computed once however many processes ask for it
+(:mod:`glorot.keylock`).
 
 The key covers the whole config, the data generator's version and the code salt
 (:attr:`glorot.config.RunConfig.key`), so a changed parameter is a new record, never a stale one.
@@ -27,35 +19,25 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import errno
-import hashlib
-import io
-import json
 import multiprocessing
 import os
-import secrets
-import shutil
-import socket
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from glorot.config import ConfigError, RunConfig, env_path
+from glorot.keylock import KeyLock, clean_debris
+from glorot.records import read, strict_json, write
+from glorot.records import strict as _strict
 from glorot.run import Run
 from glorot.train import quiet, train
 
-FORMAT = 2  # layout of a stored record; bump when it changes
+__all__ = ["cache_dir", "load", "load_or_run", "run_many", "save", "strict_json", "tiers"]
+
 _REPO = Path(__file__).resolve().parent.parent
-RECORD_FILES = ("record.npz", "meta.json")
-LOCK_HEARTBEAT_S = 5.0  # a holder refreshes its lock this often
-LOCK_STALE_S = 60.0  # a lock of another host not refreshed for this long is its dead holder's
-TEMP_STALE_S = 24 * 3600.0  # temporary files of unknown owners older than this are debris
-_HOST = socket.gethostname()
+RECORDS_ENV = "GLOROT_RECORDS"  # "off": ignore the committed records (results/)
 
 
 def cache_dir() -> Path:
@@ -78,114 +60,34 @@ def checkpoint_path(cfg: RunConfig) -> Path:
     return cache_dir() / "checkpoints" / f"{cfg.key}.npz"
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
+def records_root() -> Path:
+    """The folder of the committed records: ``results/`` in the repository."""
+    return _REPO / "results"
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def tiers() -> list[Path]:
+    """The read-only folders of committed records, ``results/<profile>/``, that :func:`load`
+    reads before the cache; none when ``GLOROT_RECORDS=off``."""
+    if os.environ.get(RECORDS_ENV, "").strip().lower() in ("off", "0", "no"):
+        return []
+    root = records_root()
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
-def _meta_digest(meta: dict) -> str:
-    """sha256 of meta.json's content without its own checksum."""
-    rest = {k: v for k, v in meta.items() if k != "meta_sha256"}
-    return _sha256(json.dumps(rest, sort_keys=True, allow_nan=False).encode())
-
-
-def _meta_text(meta: dict) -> str:
-    """The one form in which meta.json is written (and compared when read)."""
-    return json.dumps(meta, indent=1, sort_keys=True, allow_nan=False)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """A file of a record in its temporary folder, flushed to disk."""
-    with open(path, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _temp_name(kind: str, key: str) -> str:
-    """``.<kind>.<key>.<host>.<pid>.<token>``: who wrote it, so a dead writer's debris is known."""
-    return f".{kind}.{key}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}"
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every file system can sync a directory
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def locate(key: str) -> Path | None:
+    """The folder of the record :func:`load` reads for ``key``: a committed one first, else the
+    cache's; None when neither holds it."""
+    for folder in [tier / key for tier in tiers()] + [cache_dir() / "runs" / key]:
+        if (folder / "meta.json").is_file():
+            return folder
+    return None
 
 
 def save(run: Run) -> Path:
-    """Store ``run`` under its key, replacing any record there; returns the record's directory.
-
-    The files go into a temporary folder, meta.json (the checksums of the others) last, and the
-    folder is renamed into place: a reader never sees a part of a record.
-    """
+    """Store ``run`` in the cache under its key, replacing any record there; returns the folder."""
     folder = run_dir(run.config)
-    arrays = {f"probe.{k}": v for k, v in run.probes.items()}
-    arrays |= {f"eval.{k}": v for k, v in run.evals.items()}
-    files = {"record.npz": _npz_bytes(arrays)}
-    meta = {
-        "format": FORMAT,
-        "key": run.config.key,
-        "config": run.config.to_dict(),
-        "diverged_at": run.diverged_at,
-        "provenance": _strict(run.provenance),
-        "files": {name: _sha256(data) for name, data in files.items()},
-    }
-    meta["meta_sha256"] = _meta_digest(meta)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / _temp_name("tmp", run.config.key)
-    tmp.mkdir()
-    try:
-        for name, data in files.items():
-            _write_file(tmp / name, data)
-        _write_file(tmp / "meta.json", _meta_text(meta).encode("utf-8"))
-        _fsync_dir(tmp)
-        _place(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
-
-
-def _place(tmp: Path, folder: Path) -> None:
-    """Rename the complete record ``tmp`` to ``folder``, moving an older record aside first."""
-    for _ in range(100):
-        try:
-            os.rename(tmp, folder)
-            _fsync_dir(folder.parent)
-            return
-        except OSError as err:
-            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-        old = folder.parent / _temp_name("old", folder.name)
-        with contextlib.suppress(FileNotFoundError):  # another writer moved it first
-            os.rename(folder, old)
-            shutil.rmtree(old, ignore_errors=True)
-    raise OSError(errno.EBUSY, f"could not put the record in place at {folder}")
-
-
-def _strict(value):
-    """``value`` with every non-finite float replaced by None: strict JSON (RFC 8259)."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
-
-
-def strict_json(value) -> str:
-    """JSON text of ``value`` that every parser accepts: NaN and infinities become null."""
-    return json.dumps(_strict(value), allow_nan=False)
+    return write(run, folder)
 
 
 def outcome(run: Run) -> str:
@@ -204,61 +106,8 @@ def summary(run: Run) -> dict:
     return _strict(run.to_summary() | {"outcome": outcome(run)})
 
 
-def _reject(folder: Path, why: str) -> None:
-    warnings.warn(
-        f"ignoring the stored run in {folder}: {why}; it will be recomputed", stacklevel=3
-    )
-
-
-def _read(folder: Path, cfg: RunConfig) -> Run | str | None:
-    """The verified record in ``folder``; None when there is none; else why it is refused."""
-    try:
-        present = set(os.listdir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as err:
-        raise ConfigError(
-            f"cannot read run records in {folder.parent} ({err.strerror}); "
-            "point GLOROT_CACHE at a readable folder"
-        ) from None
-    if "meta.json" not in present:
-        return "meta.json is missing"
-    try:
-        text = (folder / "meta.json").read_bytes().decode("utf-8")
-        meta = json.loads(text)
-    except OSError as err:
-        return f"meta.json is unreadable ({err.strerror})"
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return "meta.json is not valid JSON (damaged)"
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        return "unknown record format"
-    if text != _meta_text(meta) or meta.get("meta_sha256") != _meta_digest(meta):
-        return "meta.json fails its checksum (edited or damaged)"
-    listed = meta.get("files")
-    if not isinstance(listed, dict) or present != set(listed) | {"meta.json"}:
-        return f"its files {sorted(present)} are not those its meta.json lists"
-    if meta.get("key") != cfg.key or meta.get("config") != cfg.to_dict():
-        return "its config differs from the one asked for"
-    data = {}
-    for name, digest in listed.items():
-        try:
-            data[name] = (folder / name).read_bytes()
-        except OSError as err:
-            return f"{name} is unreadable ({err.strerror})"
-        if _sha256(data[name]) != digest:
-            return f"{name} fails its checksum (truncated or damaged)"
-    try:
-        with np.load(io.BytesIO(data["record.npz"]), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (KeyError, OSError, ValueError) as err:
-        return f"record.npz does not load ({err})"
-    return Run(
-        config=cfg,
-        probes={k[6:]: v for k, v in arrays.items() if k.startswith("probe.")},
-        evals={k[5:]: v for k, v in arrays.items() if k.startswith("eval.")},
-        diverged_at=meta["diverged_at"],
-        provenance=meta["provenance"],
-    )
+def _reject(folder: Path, why: str, then: str = "it will be recomputed") -> None:
+    warnings.warn(f"ignoring the stored run in {folder}: {why}; {then}", stacklevel=3)
 
 
 def _inode(folder: Path) -> int | None:
@@ -272,7 +121,7 @@ def _load(cfg: RunConfig) -> Run | str | None:
     folder = run_dir(cfg)
     for _ in range(5):
         before = _inode(folder)
-        result = _read(folder, cfg)
+        result = read(folder, cfg)
         if _inode(folder) == before:
             return result
         # The record was replaced while it was read: read the new one.
@@ -280,11 +129,18 @@ def _load(cfg: RunConfig) -> Run | str | None:
 
 
 def load(cfg: RunConfig) -> Run | None:
-    """The stored record of ``cfg``, or None when there is none or it fails verification.
+    """The stored record of ``cfg``, or None when there is none or it fails verification: the
+    committed record when a tier holds it (:func:`tiers`), else the cache's.
 
     A missing record returns None quietly (the normal cold-cache case); a damaged, edited or
     mismatched one returns None with a warning that says why, so the caller recomputes it.
     """
+    for tier in tiers():
+        found = read(tier / cfg.key, cfg)
+        if isinstance(found, Run):
+            return found
+        if isinstance(found, str):
+            _reject(tier / cfg.key, found, "the cache's record is used, or the run recomputed")
     result = _load(cfg)
     if isinstance(result, str):
         _reject(run_dir(cfg), result)
@@ -292,137 +148,8 @@ def load(cfg: RunConfig) -> Run | None:
     return result
 
 
-# ---- one computation per key ------------------------------------------------------------------
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True  # someone else's process, or not a pid we can judge: assume it lives
-    return True
-
-
-def _holder(path: Path) -> dict | None:
-    """What a lock file says about its holder; None when it is gone; {} while unreadable."""
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}
-
-
-def _stale(path: Path, holder: dict) -> bool:
-    """A lock is stale when its holder is known dead, or it has not been refreshed for long."""
-    if holder.get("host") == _HOST and isinstance(holder.get("pid"), int):
-        return not _alive(holder["pid"])
-    try:
-        age = time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return False
-    return age > LOCK_STALE_S
-
-
-class KeyLock:
-    """The right to compute one key: a lock file made with O_CREAT | O_EXCL, holding the pid and
-    host of its holder, refreshed every ``LOCK_HEARTBEAT_S`` seconds while held."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.token = secrets.token_hex(8)
-        self._stop = threading.Event()
-        self._beat: threading.Thread | None = None
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free (or stale); False when a live holder has it."""
-        info = {"pid": os.getpid(), "host": _HOST, "token": self.token, "since": time.time()}
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(self.path)
-            if holder is not None and _stale(self.path, holder):
-                self._break(holder)
-            return False
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(json.dumps(info))
-                f.flush()
-                os.fsync(f.fileno())
-        except BaseException:  # a full disk, say: no lock without a holder is left behind
-            self.path.unlink(missing_ok=True)
-            raise
-        self._stop.clear()
-        self._beat = threading.Thread(target=self._heartbeat, daemon=True)
-        self._beat.start()
-        return True
-
-    def _break(self, holder: dict) -> None:
-        """Remove a dead holder's lock: renamed first, so of several breakers one succeeds."""
-        aside = self.path.with_name(_temp_name("stale", self.path.name))
-        try:
-            os.rename(self.path, aside)
-        except FileNotFoundError:
-            return
-        if _holder(aside) == holder or holder == {}:
-            aside.unlink(missing_ok=True)
-        else:  # a live holder took the lock in between: give it back
-            with contextlib.suppress(OSError):
-                os.link(aside, self.path)
-            aside.unlink(missing_ok=True)
-
-    def _heartbeat(self) -> None:
-        while not self._stop.wait(LOCK_HEARTBEAT_S):
-            with contextlib.suppress(OSError):
-                os.utime(self.path)
-
-    def release(self) -> None:
-        self._stop.set()
-        if self._beat is not None:
-            self._beat.join()
-            self._beat = None
-        if (_holder(self.path) or {}).get("token") == self.token:
-            self.path.unlink(missing_ok=True)
-
-
 def lock_path(cfg: RunConfig) -> Path:
     return run_dir(cfg).with_name(f"{cfg.key}.lock")
-
-
-def _clean_debris(runs: Path, key: str) -> None:
-    """Remove what killed writers left in ``runs``: every temporary file of ``key`` (the caller
-    holds its lock, so none is being written), and others whose writer on this host is dead or
-    which are older than ``TEMP_STALE_S``."""
-    checkpoints = runs.parent / "checkpoints"
-    now = time.time()
-    for folder in (runs, checkpoints):
-        try:
-            names = [n for n in os.listdir(folder) if n.startswith(".")]
-        except OSError:
-            continue
-        for name in names:
-            path = folder / name
-            parts = name.split(".")  # '', kind, key..., host, pid, token
-            mine = key in parts or name.startswith(f".{key}.npz.")
-            dead = (
-                len(parts) >= 6
-                and parts[1] in ("tmp", "old", "stale")
-                and parts[-3] == _HOST
-                and parts[-2].isdigit()
-                and not _alive(int(parts[-2]))
-            )
-            try:
-                old = now - path.lstat().st_mtime > TEMP_STALE_S
-            except FileNotFoundError:
-                continue
-            if mine or dead or old:
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
 
 
 def check_writable(folder: Path) -> None:
@@ -487,7 +214,7 @@ def load_or_run(
     with computing(cfg, reuse=not force) as stored:
         if stored is not None:
             return stored
-        _clean_debris(run_dir(cfg).parent, cfg.key)
+        clean_debris(run_dir(cfg).parent, cfg.key)
         checkpoint = checkpoint_path(cfg)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         if force:

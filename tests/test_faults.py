@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from test_train import assert_same_run, tiny
 
+import glorot.keylock as keylock
+import glorot.records as records
 import glorot.store as store
 from glorot.train import train
 
@@ -81,8 +83,8 @@ def _re_sign(folder: Path) -> None:
     """An edit that recomputes the checksum of meta.json but not of the npz it lists."""
     meta = json.loads((folder / "meta.json").read_text())
     meta["files"]["record.npz"] = "0" * 64
-    meta["meta_sha256"] = store._meta_digest(meta)
-    (folder / "meta.json").write_text(store._meta_text(meta))
+    meta["meta_sha256"] = records._meta_digest(meta)
+    (folder / "meta.json").write_text(records._meta_text(meta))
 
 
 DAMAGE = {
@@ -172,9 +174,10 @@ KILLED_WRITER = """
     import os, signal, sys
     sys.path.insert(0, {tests!r})
     from test_train import tiny
+    import glorot.records as records
     import glorot.store as store
 
-    real = store._write_file
+    real = records._write_file
     def dying(path, data):
         if path.name == "meta.json":  # the record's last file: killed half-way through it
             with open(path, "wb") as f:
@@ -182,7 +185,7 @@ KILLED_WRITER = """
             os.kill(os.getpid(), signal.SIGKILL)
         real(path, data)
 
-    store._write_file = dying
+    records._write_file = dying
     store.load_or_run(tiny(updates=20))
 """
 
@@ -212,14 +215,14 @@ def test_stale_temporary_files_are_removed_by_owner_and_age(cache, counted):
     )
     dead_pid = int(dead.stdout)
     names = {
-        "dead local writer": f".tmp.{'a' * 20}.{store._HOST}.{dead_pid}.0badc0de",
-        "live local writer": f".tmp.{'b' * 20}.{store._HOST}.{os.getpid()}.0badc0de",
+        "dead local writer": f".tmp.{'a' * 20}.{keylock._HOST}.{dead_pid}.0badc0de",
+        "live local writer": f".tmp.{'b' * 20}.{keylock._HOST}.{os.getpid()}.0badc0de",
         "old, other host": f".tmp.{'c' * 20}.elsewhere.1.0badc0de",
         "fresh, other host": f".tmp.{'d' * 20}.elsewhere.1.0badc0de",
     }
     for name in names.values():
         (runs / name).mkdir()
-    old = time.time() - 2 * store.TEMP_STALE_S
+    old = time.time() - 2 * keylock.TEMP_STALE_S
     os.utime(runs / names["old, other host"], (old, old))
     checkpoints = runs.parent / "checkpoints"
     checkpoints.mkdir()
@@ -234,17 +237,17 @@ def test_stale_temporary_files_are_removed_by_owner_and_age(cache, counted):
 def test_a_lock_is_stale_only_when_its_holder_is_gone(cache, tmp_path):
     path = tmp_path / "k.lock"
     path.write_text("{}")
-    here = {"host": store._HOST, "pid": os.getpid()}
-    assert not store._stale(path, here)
+    here = {"host": keylock._HOST, "pid": os.getpid()}
+    assert not keylock._stale(path, here)
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
     )
-    assert store._stale(path, {"host": store._HOST, "pid": int(gone.stdout)})
+    assert keylock._stale(path, {"host": keylock._HOST, "pid": int(gone.stdout)})
     elsewhere = {"host": "elsewhere", "pid": 1}
-    assert not store._stale(path, elsewhere)  # refreshed just now
-    old = time.time() - 2 * store.LOCK_STALE_S
+    assert not keylock._stale(path, elsewhere)  # refreshed just now
+    old = time.time() - 2 * keylock.LOCK_STALE_S
     os.utime(path, (old, old))
-    assert store._stale(path, elsewhere)
+    assert keylock._stale(path, elsewhere)
 
 
 # ---- a full disk ------------------------------------------------------------------------------
@@ -273,7 +276,7 @@ def _fill(folder: Path) -> None:
 
 def test_a_full_disk_corrupts_nothing(small_disk, cache, monkeypatch, counted):
     cfg = tiny(updates=20)
-    real_write = store._write_file
+    real_write = records._write_file
     if small_disk is not None:  # a real full disk
         monkeypatch.setenv("GLOROT_CACHE", str(small_disk / "cache"))
         store.check_writable(store.run_dir(cfg).parent)
@@ -283,7 +286,7 @@ def test_a_full_disk_corrupts_nothing(small_disk, cache, monkeypatch, counted):
         def full(path, data):
             raise OSError(28, "No space left on device", str(path))
 
-        monkeypatch.setattr(store, "_write_file", full)
+        monkeypatch.setattr(records, "_write_file", full)
     with pytest.raises(OSError) as info:
         store.load_or_run(cfg)
     assert info.value.errno == 28
@@ -293,7 +296,7 @@ def test_a_full_disk_corrupts_nothing(small_disk, cache, monkeypatch, counted):
     if small_disk is not None:
         (small_disk / "filler").unlink()
     else:
-        monkeypatch.setattr(store, "_write_file", real_write)
+        monkeypatch.setattr(records, "_write_file", real_write)
     again = store.load_or_run(cfg)  # with space again, the run is computed and stored whole
     assert store.load(cfg) is not None
     assert_same_run(train(cfg), again)
