@@ -33,6 +33,9 @@ import yaml
 from glorot import lineage
 from glorot.config import PROFILES, ConfigError, Profile, RunConfig, profile_from_env
 
+# The scale of the published book: its notebooks, in book/, carry the outputs of this profile's
+# runs, whose records are committed in results/<profile>/ (glorot.published).
+PUBLISHED = "long"
 KERNEL = "python3"  # the kernel ipykernel installs in the environment's share/jupyter/kernels
 BOOK_DIR = "book"
 BOOK_FILES = ("_config.yml", "_toc.yml")
@@ -225,9 +228,10 @@ def check_run_values(values: dict, profile: Profile, chapter: str) -> None:
 
 
 def resolve_profile(name: str | None) -> Profile:
-    """The profile called ``name``; without a name, ``$GLOROT_PROFILE`` or the default one."""
+    """The profile called ``name``; without a name, ``$GLOROT_PROFILE`` or the published one
+    (:data:`PUBLISHED`)."""
     if name is None:
-        return profile_from_env("default")
+        return profile_from_env(PUBLISHED)
     if name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     return PROFILES[name]
@@ -442,8 +446,9 @@ def _copy_book(root: Path, target: Path) -> None:
 
 
 def book_dir(root: Path, profile: Profile) -> Path:
-    """Where the book of ``profile`` is executed and built."""
-    return Path(root) if profile.name == "default" else Path(root) / "_build" / profile.name
+    """Where the book of ``profile`` is executed and built: the published book in the repository
+    (its notebooks are the committed ones), any other scale in ``_build/<profile>/``."""
+    return Path(root) if profile.name == PUBLISHED else Path(root) / "_build" / profile.name
 
 
 def execute_book(
@@ -463,7 +468,7 @@ def execute_book(
     target = book_dir(root, profile)
     if target != root:
         _copy_book(root, target)
-    params = {} if profile.name == "default" else {"profile": profile.name}
+    params = {} if profile.name == PUBLISHED else {"profile": profile.name}
     for i, name in enumerate(selected, 1):
         source = known[name]
         out = target / source.relative_to(root)

@@ -12,6 +12,7 @@ import dataclasses
 import errno
 import io
 import math
+import os
 import signal
 import sys
 import tempfile
@@ -88,18 +89,32 @@ def write_out(path: Path, data: bytes) -> None:
 
 
 def _book(args: argparse.Namespace) -> int:
-    from glorot import book
+    from glorot import book, published, store
 
     root = book.find_root()
     profile = book.resolve_profile(args.profile)
     for name in args.only:
         book.chapter_path(root, name)
+    if args.recompute and args.only:
+        raise ConfigError("--recompute trains every run of the book; drop --only")
+    if args.recompute:
+        # Neither the committed records nor the cache: every run is trained again (kernels
+        # inherit the environment, so the chapters read the new runs).
+        os.environ[store.RECORDS_ENV] = "off"
+    elif profile.name == book.PUBLISHED or published.folder(profile).is_dir():
+        for line in published.audit(profile).lines():
+            print(line)
     if not args.only:
         from glorot.experiments import prepare
 
-        print(f"computing the runs of the book at {profile.name} scale (stored ones are reused)")
-        prepare(profile, progress=True)
-    target = book.execute_book(root, profile, only=args.only, force=args.force)
+        if args.recompute:
+            print(f"training every run of the book at {profile.name} scale again")
+        else:
+            print(
+                f"computing the runs of the book at {profile.name} scale (stored ones are reused)"
+            )
+        prepare(profile, progress=True, force=args.recompute)
+    target = book.execute_book(root, profile, only=args.only, force=args.force or args.recompute)
     if args.no_build:
         print(f"executed notebooks are in {target / book.BOOK_DIR}")
         return 0
@@ -107,6 +122,30 @@ def _book(args: argparse.Namespace) -> int:
     index = book.build_html(target)
     print(f"the book is at {index}")
     return 0
+
+
+RECORD_ACTIONS = ("check", "export", "verify")
+RECORD_HELP = (
+    "check: what results/<profile>/ holds against the runs the chapters read (stale ones by "
+    "name); export: copy the computed runs there; verify: retrain K records and compare"
+)
+
+
+def _records(args: argparse.Namespace) -> int:
+    from glorot import published
+
+    profile = resolve_profile(args.profile)
+    if args.action == "check":
+        found = published.audit(profile)
+        print("\n".join(found.lines()))
+        return 0 if found.complete else 1
+    if args.action == "export":
+        found = published.export(profile, prune=args.prune)
+        print("\n".join(found.lines()))
+        return 0
+    check_int("-k", args.k, 1)
+    results = published.verify(profile, args.k, args.key)
+    return 0 if all(r.verdict == "identical" for r in results) else 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -235,13 +274,25 @@ def _parser() -> argparse.ArgumentParser:
     profiles = list(PROFILES)
 
     p = sub.add_parser("book", help="execute every chapter with papermill, then build the HTML")
-    p.add_argument(
-        "--profile", choices=profiles, help="scale (default: $GLOROT_PROFILE or default)"
-    )
+    p.add_argument("--profile", choices=profiles, help="scale (default: $GLOROT_PROFILE or long)")
     p.add_argument("--only", nargs="+", default=[], metavar="CHAPTER", help="only these chapters")
     p.add_argument("--force", action="store_true", help="execute chapters that are up to date too")
     p.add_argument("--no-build", action="store_true", help="execute only, build no HTML")
+    p.add_argument(
+        "--recompute",
+        action="store_true",
+        help="train every run again, ignoring the committed records and the cache (hours at "
+        "long scale); `glorot records export` then commits them",
+    )
     p.set_defaults(func=_book)
+
+    p = sub.add_parser("records", help="the committed records (results/): check, export, verify")
+    p.add_argument("action", choices=RECORD_ACTIONS, help=RECORD_HELP)
+    p.add_argument("--profile", choices=profiles, help="scale (default: the published one)")
+    p.add_argument("-k", type=int, default=1, help="verify: how many records (default 1)")
+    p.add_argument("--key", nargs="+", default=[], help="verify: these records")
+    p.add_argument("--prune", action="store_true", help="export: remove the stale records")
+    p.set_defaults(func=_records)
 
     p = sub.add_parser("run", help="re-execute one chapter with new parameters")
     p.add_argument("chapter", help="chapter name, e.g. 02_sigmoid")

@@ -171,6 +171,7 @@ def select_lrs(
     depth: int = 5,
     progress: bool = False,
     seeds: tuple[int, ...] | None = None,
+    force: bool = False,
     **overrides,
 ) -> dict[tuple[str, str], Selection]:
     """:func:`select_lr` for several models at once: {(activation, init): Selection}.
@@ -188,6 +189,7 @@ def select_lrs(
             progress=progress,
             profile=profile.name,
             stage="learning-rate selection",
+            force=force,
         )
     )
     per_model = len(grid) * len(seeds)
@@ -350,19 +352,20 @@ BOOK_MODELS = tuple((act, init, 5) for act, init in TABLE1) + (
 )
 
 
-def prepare(profile: Profile, progress: bool = False) -> list[Run]:
+def prepare(profile: Profile, progress: bool = False, force: bool = False) -> list[Run]:
     """Compute every run the book asks for at ``profile``, before its chapters execute.
 
     Chapters ask for their runs one at a time; here they are handed to :func:`run_many` in sweeps
     (learning-rate selections, main runs, then each finite data set present on disk), so a process
-    pool keeps every core busy. The chapters then find each run in the store.
+    pool keeps every core busy. The chapters then find each run in the store. ``force`` trains
+    every one again (``glorot book --recompute``).
     """
     from glorot.datasets import DATASETS, DataMissing, locate
 
     runs, lrs = [], {}
     for depth in sorted({d for _, _, d in BOOK_MODELS}):
         models = tuple((a, i) for a, i, d in BOOK_MODELS if d == depth)
-        for model, selection in select_lrs(profile, models, depth, progress).items():
+        for model, selection in select_lrs(profile, models, depth, progress, force=force).items():
             lrs[(*model, depth)] = selection.lr
             runs += selection.runs
     mains = [
@@ -371,7 +374,12 @@ def prepare(profile: Profile, progress: bool = False) -> list[Run]:
         for seed in (profile.seeds if depth == 5 and (act, init) in TABLE1 else profile.seeds[:1])
     ]
     runs += run_many(
-        mains, workers=workers(), progress=progress, profile=profile.name, stage="main runs"
+        mains,
+        workers=workers(),
+        progress=progress,
+        profile=profile.name,
+        stage="main runs",
+        force=force,
     )
     for name in DATASETS:
         try:

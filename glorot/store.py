@@ -243,9 +243,11 @@ def run_many(
     executor: concurrent.futures.Executor | None = None,
     profile: str | None = None,
     stage: str = "runs",
+    force: bool = False,
 ) -> list[Run]:
-    """The runs of ``cfgs``, in order: stored ones are loaded, missing ones trained and stored.
-    ``stage`` names the progress bar ("learning-rate selection", "main runs", ...).
+    """The runs of ``cfgs``, in order: stored ones are loaded, missing ones trained and stored
+    (with ``force``, every one is trained again). ``stage`` names the progress bar
+    ("learning-rate selection", "main runs", ...).
 
     Runs are independent and content-addressed, so a sweep is a list of configs handed to an
     executor. Locally, ``workers > 1`` uses a process pool of that size (spawned processes; each
@@ -273,13 +275,13 @@ def run_many(
     missing: dict[str, RunConfig] = {}
     for cfg in cfgs:
         if cfg.key not in done and cfg.key not in missing:
-            run = load(cfg)
+            run = None if force else load(cfg)
             if run is None:
                 missing[cfg.key] = cfg
             else:
                 done[cfg.key] = run
     if missing:
-        done |= _compute(list(missing.values()), workers, progress, executor, profile, stage)
+        done |= _compute(list(missing.values()), workers, progress, executor, profile, stage, force)
     return [done[cfg.key] for cfg in cfgs]
 
 
@@ -290,6 +292,7 @@ def _compute(
     executor: concurrent.futures.Executor | None,
     profile: str | None,
     stage: str = "runs",
+    force: bool = False,
 ) -> dict[str, Run]:
     from tqdm import tqdm
 
@@ -298,7 +301,7 @@ def _compute(
     with bar:
         if executor is None and workers == 1:
             for cfg in cfgs:
-                runs[cfg.key] = load_or_run(cfg, progress=progress, profile=profile)
+                runs[cfg.key] = load_or_run(cfg, progress=progress, profile=profile, force=force)
                 bar.update()
             return runs
         own = executor is None
@@ -310,10 +313,12 @@ def _compute(
                 initializer=_worker_init,
             )
         try:
-            futures = {executor.submit(load_or_run, cfg, profile=profile): cfg for cfg in cfgs}
+            futures = {
+                executor.submit(load_or_run, cfg, profile=profile, force=force): cfg for cfg in cfgs
+            }
             for future in concurrent.futures.as_completed(futures):
                 run = future.result()
-                if not (run_dir(run.config) / "meta.json").exists():
+                if force or not (run_dir(run.config) / "meta.json").exists():
                     save(run)
                 runs[run.config.key] = run
                 bar.update()

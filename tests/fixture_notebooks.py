@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # The chapter of the fixture book: a parameters cell of literals, a cell that derives from them
 # and glues the result, and prose that pastes it.
-DEMO_PARAMETERS = 'profile = "default"\nn = 3\nscale = 0.5\nlabel = "demo"\ndepth = None  # int'
+DEMO_PARAMETERS = 'profile = "long"\nn = 3\nscale = 0.5\nlabel = "demo"\ndepth = None  # int'
 DEMO_BODY = (
     "from myst_nb import glue\n"
     "from glorot.notebook import setup\n"

@@ -168,19 +168,19 @@ def test_smoke_book_executes_into_a_copy_and_builds_offline_html(fixture_book, i
 
 
 @pytest.mark.slow
-def test_default_book_executes_in_place(fixture_book, isolated_cache):
+def test_the_published_book_executes_in_place(fixture_book, isolated_cache):
     source = fixture_book / "book" / "01_demo.ipynb"
     stale = nbformat.read(source, as_version=4)  # as left by an execution at smoke scale
     injected = nbformat.v4.new_code_cell('profile = "smoke"')
     injected.metadata["tags"] = ["injected-parameters"]
     stale.cells.insert(2, injected)
     nbformat.write(stale, source)
-    target = book.execute_book(fixture_book, PROFILES["default"], progress=False, log=print)
+    target = book.execute_book(fixture_book, PROFILES[book.PUBLISHED], progress=False, log=print)
     assert target == fixture_book
     executed = nbformat.read(source, as_version=4)
-    assert "default 9" in _outputs_text(executed)
+    assert f"{book.PUBLISHED} 9" in _outputs_text(executed)
     assert not any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
-    assert book.stored_stamp(source) == book.stamp(source, {}, "default")
+    assert book.stored_stamp(source) == book.stamp(source, {}, book.PUBLISHED)
 
 
 @pytest.mark.slow

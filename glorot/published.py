@@ -1,0 +1,318 @@
+"""The committed records of the published book: export, audit and re-verification.
+
+The runs the chapters read at a profile are committed in ``results/<profile>/<key>/``, in the
+record format of :mod:`glorot.records` (the arrays deflated). The store reads them before the
+cache (:func:`glorot.store.tiers`), so a fresh clone renders the book from them without training.
+
+- :func:`audit` compares the folder with the runs the code asks for now, chapter by chapter: what
+  is committed, what is only in the cache, what is missing, and which committed records are
+  *stale*, whose key no configuration of the code produces any more. A stale record is never read
+  (a key is a content address), and the audit names it, with the chapter and the run it stood for
+  and what changed.
+- :func:`export` copies the planned runs from the cache into the folder, nothing else: no
+  checkpoint, no run that no chapter reads.
+- :func:`verify` retrains chosen records from scratch and compares them, array by array, with the
+  committed ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from glorot import store
+from glorot.config import ConfigError, Profile, RunConfig
+from glorot.records import read, write
+from glorot.run import Run
+
+BUDGET_BYTES = 25 * 2**20  # what the committed records of a profile may weigh in all
+# The fields that say which network a run is: a stale record is matched to the planned run that
+# agrees on most of them, then on most of the others.
+IDENTITY = ("dataset", "activation", "init", "depth", "width", "cost", "seed")
+
+
+def folder(profile: Profile | str) -> Path:
+    """``results/<profile>/`` in the repository."""
+    name = profile.name if isinstance(profile, Profile) else str(profile)
+    return store.records_root() / name
+
+
+def describe(cfg: RunConfig) -> str:
+    """A run named for a reader: 'Tanh N d5, seed 1, ε = 0.03, 400,000 updates'."""
+    return f"{cfg.label}, seed {cfg.seed}, ε = {cfg.lr:g}, {cfg.updates:,} updates"
+
+
+@dataclass
+class Planned:
+    """A run the code asks for, and the chapters that read it."""
+
+    config: RunConfig
+    chapters: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A committed record that no configuration of the code produces any more."""
+
+    key: str
+    run: str  # describe() of its config
+    chapters: tuple[str, ...]  # chapters that read the run it stood for
+    why: str
+
+
+@dataclass
+class Audit:
+    profile: str
+    committed: list[str]  # planned keys held in results/<profile>/
+    cached: list[str]  # planned keys only in the cache
+    missing: list[Planned]  # planned runs stored nowhere
+    stale: list[Stale]
+    undecided: list[str]  # chapters whose main runs wait on missing selection runs
+    planned: dict[str, Planned]
+
+    @property
+    def complete(self) -> bool:
+        """Every planned run is committed and no committed record is stale."""
+        return not (self.cached or self.missing or self.stale or self.undecided)
+
+    def lines(self) -> list[str]:
+        """The audit in words, one finding per line."""
+        where = folder(self.profile).relative_to(store.records_root().parent)
+        out = [
+            f"{where}/: {len(self.committed)} of the {len(self.planned)} runs the chapters read "
+            f"at {self.profile} scale are committed; {len(self.cached)} only in the cache; "
+            f"{len(self.missing)} stored nowhere; {len(self.stale)} stale"
+        ]
+        for s in self.stale:
+            out.append(
+                f"  stale: {s.key} ({s.run}; {', '.join(s.chapters) or 'no chapter'}): {s.why}"
+            )
+        for p in self.missing:
+            out.append(
+                f"  to compute: {p.config.key} ({describe(p.config)}; {', '.join(p.chapters)})"
+            )
+        for chapter in self.undecided:
+            out.append(f"  {chapter}: its main runs wait on the learning-rate selection runs")
+        return out
+
+
+def _located(key: str, committed: Path) -> str:
+    """'committed', 'cached' or 'missing'."""
+    if (committed / key / "meta.json").is_file():
+        return "committed"
+    return "cached" if (store.cache_dir() / "runs" / key / "meta.json").is_file() else "missing"
+
+
+def plan_runs(profile: Profile) -> tuple[dict[str, Planned], list[str]]:
+    """{key: Planned} of every run the chapters read at ``profile``, and the chapters whose main
+    runs cannot be named yet (their selection runs are stored nowhere). Trains nothing."""
+    from glorot.sweep import CHAPTERS, plan
+
+    planned: dict[str, Planned] = {}
+    undecided = []
+
+    def add(cfgs: Sequence[RunConfig], chapter: str) -> None:
+        for cfg in cfgs:
+            planned.setdefault(cfg.key, Planned(cfg)).chapters.append(chapter)
+
+    for chapter in CHAPTERS:
+        if chapter == "scorecard":
+            continue  # it reads the other chapters' runs
+        p = plan(profile, [chapter])
+        first = p.first()
+        add(first, chapter)
+        if all(store.locate(c.key) for c in first):
+            add(p.then(), chapter)  # the selections are stored: nothing is trained here
+        elif p.needs.mains:
+            undecided.append(chapter)
+    return planned, undecided
+
+
+def _nearest(cfg: dict, planned: dict[str, Planned]) -> tuple[Planned | None, list[str]]:
+    """The planned run closest to a committed record's config, and the fields that differ."""
+    best, fields, rank = None, None, None
+    for p in planned.values():
+        diff = sorted(k for k, v in p.config.to_dict().items() if cfg.get(k) != v)
+        this = (len(set(diff) & set(IDENTITY)), len(diff))
+        if rank is None or this < rank:
+            best, fields, rank = p, diff, this
+    return best, fields or []
+
+
+def audit(profile: Profile) -> Audit:
+    """What ``results/<profile>/`` holds against what the chapters read now (trains nothing)."""
+    committed_dir = folder(profile)
+    planned, undecided = plan_runs(profile)
+    state = {key: _located(key, committed_dir) for key in planned}
+    stale = []
+    for meta_path in sorted(committed_dir.glob("*/meta.json")):
+        key = meta_path.parent.name
+        if key in planned:
+            continue
+        try:
+            cfg = json.loads(meta_path.read_text()).get("config", {})
+        except (OSError, ValueError):
+            stale.append(Stale(key, "unreadable record", (), "its meta.json does not load"))
+            continue
+        near, diff = _nearest(cfg, planned)
+        try:
+            name = describe(RunConfig(**cfg))
+        except (TypeError, ConfigError):
+            name = "a run of an older layout"
+        if near is None:
+            why = "no chapter reads a run like it"
+        elif diff:
+            why = f"the code's run ({near.config.key}) differs in {', '.join(diff)}"
+        else:
+            why = "same parameters, another code salt or generator version: recompute it"
+        chapters = tuple(near.chapters) if near else ()
+        stale.append(Stale(key, name, chapters, why))
+    return Audit(
+        profile=profile.name,
+        committed=[k for k, s in state.items() if s == "committed"],
+        cached=[k for k, s in state.items() if s == "cached"],
+        missing=[planned[k] for k, s in state.items() if s == "missing"],
+        stale=stale,
+        undecided=undecided,
+        planned=planned,
+    )
+
+
+def size(path: Path) -> int:
+    """Bytes of every file under ``path``."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def export(profile: Profile, prune: bool = False, log: Callable[[str], None] = print) -> Audit:
+    """Copy every planned run that is only in the cache into ``results/<profile>/`` (verified on
+    the way, arrays deflated); with ``prune``, remove the stale records. Returns the audit after.
+
+    Refuses to leave the folder over :data:`BUDGET_BYTES`."""
+    found = audit(profile)
+    target = folder(profile)
+    target.mkdir(parents=True, exist_ok=True)
+    for key in found.cached:
+        cfg = found.planned[key].config
+        run = read(store.cache_dir() / "runs" / key, cfg)
+        if not isinstance(run, Run):
+            raise ConfigError(f"the cached record {key} does not verify ({run}); recompute it")
+        write(run, target / key, compress=True)
+        log(f"committed {key}: {describe(cfg)}")
+    if prune:
+        for s in found.stale:
+            shutil.rmtree(target / s.key)
+            log(f"removed stale {s.key}: {s.run}")
+    total = size(target)
+    if total > BUDGET_BYTES:
+        raise ConfigError(
+            f"{target} weighs {total / 2**20:.1f} MiB, over the {BUDGET_BYTES / 2**20:.0f} MiB "
+            "budget of committed records; probe less often or drop runs no chapter reads"
+        )
+    log(f"{target}: {total / 2**20:.1f} MiB")
+    return audit(profile)
+
+
+# ---- re-verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A committed record against the same run retrained here."""
+
+    key: str
+    run: str
+    arrays: int  # arrays compared
+    identical: int  # of them bitwise equal
+    max_abs: float  # largest absolute difference over every float array
+    final_committed: float  # final test error (fraction)
+    final_again: float
+    predictions_agree: float  # fraction of test examples given the same class
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        if self.identical == self.arrays:
+            return "identical"
+        gap = abs(self.final_committed - self.final_again)
+        return f"differs: test error {100 * gap:.2f} points apart, max |Δ| {self.max_abs:.2g}"
+
+
+def compare(committed: Run, again: Run, seconds: float = math.nan) -> Comparison:
+    """Array by array: how far ``again`` is from ``committed`` (timings aside)."""
+    pairs = [(committed.probes, again.probes), (committed.evals, again.evals)]
+    n = same = 0
+    worst = 0.0
+    for a, b in pairs:
+        for name in sorted(set(a) | set(b)):
+            n += 1
+            x, y = a.get(name), b.get(name)
+            if x is None or y is None or x.shape != y.shape:
+                worst = math.inf
+                continue
+            if np.array_equal(x, y, equal_nan=True):
+                same += 1
+                continue
+            d = np.abs(x.astype(np.float64) - y.astype(np.float64))
+            worst = max(worst, float(np.nanmax(d)) if np.isfinite(d).any() else math.inf)
+    pred_a, pred_b = committed.evals.get("test_pred"), again.evals.get("test_pred")
+    agree = float(np.mean(pred_a == pred_b)) if pred_a is not None and pred_b is not None else 0.0
+    return Comparison(
+        key=committed.key,
+        run=describe(committed.config),
+        arrays=n,
+        identical=same,
+        max_abs=worst,
+        final_committed=committed.final["test_error"],
+        final_again=again.final["test_error"],
+        predictions_agree=agree,
+        seconds=seconds,
+    )
+
+
+def verify(
+    profile: Profile,
+    k: int = 1,
+    keys: Sequence[str] = (),
+    log: Callable[[str], None] = print,
+) -> list[Comparison]:
+    """Retrain ``keys`` (else the ``k`` cheapest committed records) from scratch, without the
+    store, and compare each with its committed record."""
+    from glorot.train import train
+
+    found = audit(profile)
+    committed = {key: found.planned[key].config for key in found.committed}
+    unknown = [key for key in keys if key not in committed]
+    if unknown:
+        raise ConfigError(
+            f"no committed record of {', '.join(unknown)} at {profile.name} scale; "
+            f"`glorot records check --profile {profile.name}` lists them"
+        )
+    if not keys:
+        if not isinstance(k, int) or k < 1:
+            raise ConfigError(f"k must be an integer >= 1, got {k!r}")
+        keys = sorted(committed, key=lambda key: (committed[key].updates, key))[:k]
+    out = []
+    for key in keys:
+        cfg = committed[key]
+        stored = read(folder(profile) / key, cfg)
+        if not isinstance(stored, Run):
+            raise ConfigError(f"the committed record {key} does not verify: {stored}")
+        log(f"retraining {key} ({describe(cfg)})")
+        start = time.perf_counter()
+        again = train(cfg, profile=profile.name)  # from scratch: no store, no checkpoint
+        result = compare(stored, again, time.perf_counter() - start)
+        log(
+            f"  {result.verdict}; {result.identical} of {result.arrays} arrays bitwise equal; "
+            f"final test error {100 * result.final_committed:.2f} % committed, "
+            f"{100 * result.final_again:.2f} % again; {100 * result.predictions_agree:.2f} % of "
+            f"test predictions agree ({result.seconds:.0f} s)"
+        )
+        out.append(result)
+    return out
