@@ -115,12 +115,24 @@ def _hist(values: Tensor, edges: Tensor) -> Tensor:
 def _percentiles(values: Tensor, q: Tensor) -> Tensor:
     """Quantiles ``q`` of each row of ``values`` (R, M) -> (R, len(q)), interpolated linearly
     between order statistics as ``np.percentile`` does (``torch.quantile`` stops at 2^24 values)."""
-    ordered = values.sort(dim=1).values
     pos = q * (values.shape[1] - 1)
     lo = pos.floor().long()
     hi = (lo + 1).clamp_max(values.shape[1] - 1)
     frac = pos - lo
-    return ordered[:, lo] * (1 - frac) + ordered[:, hi] * frac
+    ordered = _order_statistics(values, torch.cat([lo, hi]))
+    return ordered[:, : len(q)] * (1 - frac) + ordered[:, len(q) :] * frac
+
+
+def _order_statistics(values: Tensor, ranks: Tensor) -> Tensor:
+    """The values of ``ranks`` (0-based) in each row of ``values`` sorted ascending, NaN last:
+    ``values.sort(dim=1).values[:, ranks]``. On the CPU a selection (numpy's introselect, one
+    pass for every rank) takes the place of the sort, several times faster for the probes'
+    rows of 10^5 values; the values selected are the same elements, bit for bit."""
+    if values.device.type != "cpu":
+        return values.sort(dim=1).values[:, ranks]
+    wanted = np.unique(ranks.numpy())
+    picked = np.partition(values.numpy(), wanted, axis=1)
+    return torch.from_numpy(picked[:, ranks.numpy()])
 
 
 def jacobian_spectra(model: MLP, x: Tensor, s: list[Tensor]) -> tuple[Tensor, Tensor]:

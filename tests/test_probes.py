@@ -314,3 +314,26 @@ def test_update_ratio_is_one_sgd_step_of_a_mini_batch_against_the_weights():
     np.testing.assert_allclose(out["update_ratio"], [w.item() for w in want], rtol=1e-4)
     relu, x, y = _small(activation="relu")
     assert np.isnan(probe(relu, x, y, cfg)["saturated_97"]).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 300, 120_001])
+def test_percentiles_by_selection_equal_those_of_a_sort(n):
+    """The CPU's selection picks the very elements a sort would, NaN and infinities included."""
+    from glorot.probes import PERCENTILES, _percentiles
+
+    g = torch.Generator().manual_seed(n)
+    values = torch.randn(3, n, generator=g)
+    if n > 2:
+        values[1, :: max(1, n // 5)] = float("nan")
+        values[2, 0], values[2, -1] = float("inf"), -float("inf")
+    values[0, : n // 2] = 0.25  # ties
+    q = torch.tensor(PERCENTILES, dtype=torch.float64) / 100
+    ordered = values.sort(dim=1).values
+    pos = q * (n - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp_max(n - 1)
+    frac = pos - lo
+    by_sort = ordered[:, lo] * (1 - frac) + ordered[:, hi] * frac
+    assert torch.equal(_percentiles(values, q).isnan(), by_sort.isnan())
+    same = ~by_sort.isnan()
+    assert torch.equal(_percentiles(values, q)[same], by_sort[same])
