@@ -6,7 +6,7 @@ VENV ?= .venv
 # A pinned torch comes first: the CPU build where pip has it, and never an unexpected CUDA
 # download pulled in by an unpinned requirement. Override with `make TORCH_VERSION=...`.
 TORCH_VERSION ?= 2.13.0
-PROFILE ?= default
+PROFILE ?= long
 
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.glorot-installed
