@@ -13,11 +13,7 @@ the outputs that papermill stored.
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import dataclasses
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -31,27 +27,35 @@ import nbformat
 import yaml
 
 from glorot import lineage
-from glorot.config import PROFILES, ConfigError, Profile, RunConfig, profile_from_env
+from glorot.config import ConfigError, Profile
+from glorot.executed import (
+    FIGURE_TAG,
+    missing_figures,
+    tidy,
+)
+from glorot.lineage import execution_stamp as stamp
+from glorot.lineage import stored_stamp, write_stamp
+from glorot.parameters import (
+    PUBLISHED,
+    _literal,
+    check_parameters,
+    check_run_values,
+    parameters,
+    resolve_profile,
+)
 
-# The scale of the published book: its notebooks, in book/, carry the outputs of this profile's
-# runs, whose records are committed in results/<profile>/ (glorot.published).
-PUBLISHED = "long"
+_PACKAGE = Path(__file__).resolve().parent
 KERNEL = "python3"  # the kernel ipykernel installs in the environment's share/jupyter/kernels
 BOOK_DIR = "book"
 BOOK_FILES = ("_config.yml", "_toc.yml")
 STATIC_DIR = "_static"  # the book's stylesheets, next to _config.yml
-STAMP_KEY = "glorot"  # notebook metadata entry holding the stamp of the execution
 # A code cell tagged so must display at least one image when executed, at any scale.
-FIGURE_TAG = "figure"
 # The kernel draws inline whatever backend the caller's shell selects (MPLBACKEND=Agg on a
 # headless server would otherwise leave every chapter without its figures, silently).
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # What papermill leaves in an executed notebook's metadata and is kept: its own record embeds the
 # whole input notebook (and so every earlier execution) and the build machine's paths.
-PAPERMILL_KEPT = ("version", "parameters", "duration")
-_PACKAGE = Path(__file__).resolve().parent
 # Types a parameter whose default is None may declare, as `depth = None  # int`.
-DECLARED_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 
 class ChapterError(RuntimeError):
@@ -144,209 +148,6 @@ def chapter_path(root: Path, chapter: str) -> Path:
         choices = ", ".join(known) or "none (no chapter notebook exists yet)"
         raise ConfigError(f"unknown chapter {chapter!r}; choose one of {choices}")
     return known[name]
-
-
-# ---- parameters --------------------------------------------------------------------------------
-
-
-def parameters(notebook: Path) -> dict[str, dict]:
-    """The parameters cell of ``notebook`` as papermill reads it: name -> {default, help, ...}."""
-    import papermill
-
-    return papermill.inspect_notebook(str(notebook))
-
-
-def _literal(text: str):
-    """A Python literal if ``text`` is one (``5``, ``0.1``, ``None``, ``(1, 2)``), else the text."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _declared_type(spec: dict) -> type | None:
-    """The type a parameter accepts: its default's, else the one its annotation or comment names."""
-    default = _literal(spec["default"])
-    if default is not None:
-        return type(default)
-    # The comment may go on after the type: ``updates = None  # int; None: the profile's``.
-    comment = re.match(r"\s*(\w+)", spec.get("help") or "")
-    for hint in (spec.get("inferred_type_name"), comment and comment.group(1)):
-        if hint in DECLARED_TYPES:
-            return DECLARED_TYPES[hint]
-    return None
-
-
-def coerce(name: str, text: str, spec: dict):
-    """The value of parameter ``name`` given as ``text`` on the command line, checked against the
-    type of its default; a :class:`ConfigError` names the expected type otherwise."""
-    value = _literal(text)
-    expected = _declared_type(spec)
-    if name == "profile" and value not in PROFILES:
-        raise ConfigError(f"unknown profile {value!r}; choose one of {', '.join(PROFILES)}")
-    if expected is None:
-        return value
-    if expected is str:
-        # A string parameter takes the text as given, even when it reads like a number.
-        return value if isinstance(value, str) else text
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if expected in (tuple, list) and isinstance(value, (tuple, list)):
-        return expected(value)
-    if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
-        return value
-    raise ConfigError(
-        f"parameter {name!r} takes a value of type {expected.__name__} "
-        f"(default {spec['default']}), got {text!r}"
-    )
-
-
-def check_parameters(notebook: Path, given: Sequence[tuple[str, str]]) -> dict:
-    """Parse and check ``(name, text)`` pairs against the notebook's parameters cell."""
-    declared = parameters(notebook)
-    values = {}
-    for name, text in given:
-        if name not in declared:
-            choices = ", ".join(declared) or "none (the notebook has no parameters cell)"
-            raise ConfigError(
-                f"unknown parameter {name!r} for chapter {notebook.stem}; choose one of {choices}"
-            )
-        values[name] = coerce(name, text, declared[name])
-    return values
-
-
-def check_run_values(values: dict, profile: Profile, chapter: str) -> None:
-    """Check the values of parameters that are fields of a run (``depth``, ``width``, ``lr``,
-    ``updates``, ...) with the run configuration's own validation at ``profile``, so that a value
-    out of range is refused before a kernel starts, with the range it must lie in."""
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
-    run = {k: v for k, v in values.items() if k in fields and v is not None}
-    try:
-        profile.config(**run)
-    except (ConfigError, TypeError) as exc:
-        raise ConfigError(f"chapter {chapter}: parameter {exc}") from None
-
-
-def resolve_profile(name: str | None) -> Profile:
-    """The profile called ``name``; without a name, ``$GLOROT_PROFILE`` or the published one
-    (:data:`PUBLISHED`)."""
-    if name is None:
-        return profile_from_env(PUBLISHED)
-    if name not in PROFILES:
-        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
-    return PROFILES[name]
-
-
-# ---- stamps ------------------------------------------------------------------------------------
-
-
-def package_hash() -> str:
-    """A hash of the library's source: results change when the code that makes them changes."""
-    h = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        h.update(path.relative_to(_PACKAGE).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def _input_cells(nb) -> list:
-    """What a reader wrote: cell types, sources and tags, without outputs or injected parameters."""
-    return [
-        [cell.cell_type, cell.source, sorted(cell.get("metadata", {}).get("tags", []))]
-        for cell in nb.cells
-        if "injected-parameters" not in cell.get("metadata", {}).get("tags", [])
-    ]
-
-
-def stamp(notebook: Path, params: dict, profile: str) -> str:
-    """The stamp of executing ``notebook`` with ``params`` at ``profile``."""
-    nb = nbformat.read(notebook, as_version=4)
-    payload = json.dumps(
-        {
-            "cells": _input_cells(nb),
-            "parameters": params,
-            "profile": profile,
-            "package": package_hash(),
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
-
-
-def stored_stamp(notebook: Path) -> str | None:
-    """The stamp an executed notebook carries, or None (never executed, or it failed)."""
-    if not notebook.is_file():
-        return None
-    nb = nbformat.read(notebook, as_version=4)
-    return nb.metadata.get(STAMP_KEY, {}).get("stamp")
-
-
-def _write_stamp(notebook: Path, value: str, profile: str) -> None:
-    nb = nbformat.read(notebook, as_version=4)
-    nb.metadata[STAMP_KEY] = {"stamp": value, "profile": profile}
-    nbformat.write(nb, notebook)
-
-
-# ---- what an executed chapter must hold --------------------------------------------------------
-
-
-def _images(cell) -> int:
-    return sum(
-        any(mime.startswith("image/") for mime in output.get("data", {}))
-        for output in cell.get("outputs", ())
-    )
-
-
-def figure_cells(nb) -> list[int]:
-    """Indices of the code cells tagged :data:`FIGURE_TAG`: each must display an image."""
-    return [
-        i
-        for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code" and FIGURE_TAG in cell.get("metadata", {}).get("tags", [])
-    ]
-
-
-def missing_figures(declared, executed) -> list[int] | None:
-    """What ``executed`` lacks of the figures ``declared`` (the notebook before execution) says it
-    makes: the indices of tagged cells without an image. A notebook that tags no cell must show
-    at least one image if its stored outputs held any (``[]`` when that fails); None: all there."""
-    cells = figure_cells(declared)
-    if cells:
-        # Injected parameters shift the indices; the tag travels with the cell.
-        missing = [i for i in figure_cells(executed) if not _images(executed.cells[i])]
-        return missing or None
-    had = sum(_images(c) for c in declared.cells)
-    return [] if had and not sum(_images(c) for c in executed.cells) else None
-
-
-def tidy(nb, roots: Sequence[Path] = ()) -> None:
-    """Drop what an execution leaves that is no part of the chapter: papermill's record of its
-    input (a nested copy of the previous notebook, outputs included) and paths, and the timings
-    of every cell, which change at every execution. Text outputs that name a folder under one of
-    ``roots`` (the repository) name it relative to it: ``data/mnist``, not the build machine's."""
-    record = nb.metadata.get("papermill", {})
-    nb.metadata["papermill"] = {k: record[k] for k in PAPERMILL_KEPT if k in record}
-    prefixes = [f"{Path(root).resolve()}{os.sep}" for root in roots]
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        for output in cell.get("outputs", ()):
-            _relative_paths(output, prefixes)
-
-
-def _relative_paths(output, prefixes: Sequence[str]) -> None:
-    def strip(text: str) -> str:
-        for prefix in prefixes:
-            text = text.replace(prefix, "")
-        return text
-
-    if "text" in output:
-        output["text"] = strip(output["text"])
-    if "traceback" in output:
-        output["traceback"] = [strip(line) for line in output["traceback"]]
-    for mime, value in output.get("data", {}).items():
-        if isinstance(value, str) and not mime.startswith("image/"):
-            output["data"][mime] = strip(value)
 
 
 # ---- execution ---------------------------------------------------------------------------------
@@ -483,7 +284,7 @@ def execute_book(
         log(f"{head}: executing at {profile.name} scale")
         start = time.perf_counter()
         execute(source, out, params=params, profile=profile, progress=progress)
-        _write_stamp(out, want, profile.name)
+        write_stamp(out, want, profile.name)
         log(f"{head}: done in {time.perf_counter() - start:.1f} s")
     return target
 

@@ -1,4 +1,6 @@
-"""Which stored runs a chapter read, so that a page whose runs have changed counts as out of date.
+"""What an executed chapter was made from, so that a page counts as out of date when it changed:
+the stamp of its inputs (cells, parameters, profile, the library's source), and the stored runs it
+read.
 
 A run's digest is its record's checksum (``meta_sha256`` of its ``meta.json``, over every file,
 :mod:`glorot.store`). While a chapter executes, every run that :mod:`glorot.experiments` (and the
@@ -11,12 +13,17 @@ book then keeps {key: digest} in the executed notebook's metadata (:func:`stamp`
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+import nbformat
+
+STAMP_KEY = "glorot"  # notebook metadata entry holding the stamp of the execution
+_PACKAGE = Path(__file__).resolve().parent
 READS_ENV = "GLOROT_READS"  # file to which an executing chapter appends the runs it reads
 METADATA_KEY = "glorot_runs"  # notebook metadata entry: {run key: digest}
 
@@ -93,8 +100,56 @@ def recording() -> Iterator[Path]:
 
 def notebook_changed(notebook: str | Path) -> list[str]:
     """:func:`changed` for an executed notebook on disk (empty when it does not exist)."""
-    import nbformat
-
     if not Path(notebook).is_file():
         return []
     return changed(nbformat.read(notebook, as_version=4).metadata)
+
+
+# ---- the stamp of an execution: its inputs, its parameters, the library ------------------------
+
+
+def package_hash() -> str:
+    """A hash of the library's source: results change when the code that makes them changes."""
+    h = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        h.update(path.relative_to(_PACKAGE).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _input_cells(nb) -> list:
+    """What a reader wrote: cell types, sources and tags, without outputs or injected parameters."""
+    return [
+        [cell.cell_type, cell.source, sorted(cell.get("metadata", {}).get("tags", []))]
+        for cell in nb.cells
+        if "injected-parameters" not in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def execution_stamp(notebook: Path, params: dict, profile: str) -> str:
+    """The stamp of executing ``notebook`` with ``params`` at ``profile``."""
+    nb = nbformat.read(notebook, as_version=4)
+    payload = json.dumps(
+        {
+            "cells": _input_cells(nb),
+            "parameters": params,
+            "profile": profile,
+            "package": package_hash(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def stored_stamp(notebook: Path) -> str | None:
+    """The stamp an executed notebook carries, or None (never executed, or it failed)."""
+    if not notebook.is_file():
+        return None
+    nb = nbformat.read(notebook, as_version=4)
+    return nb.metadata.get(STAMP_KEY, {}).get("stamp")
+
+
+def write_stamp(notebook: Path, value: str, profile: str) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata[STAMP_KEY] = {"stamp": value, "profile": profile}
+    nbformat.write(nb, notebook)

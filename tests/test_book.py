@@ -14,7 +14,8 @@ import nbformat
 import pytest
 from fixture_notebooks import REPO, code, demo_notebook, notebook
 
-from glorot import book
+from glorot import book, parameters
+from glorot import executed as checks
 from glorot.config import PROFILES, ConfigError
 
 SMOKE = PROFILES["smoke"]
@@ -67,7 +68,7 @@ def spec(default: str, type_name: str = "None", help: str = "") -> dict:
     ],
 )
 def test_coerce_accepts_values_of_the_default_type(default, text, value):
-    got = book.coerce("p", text, spec(default))
+    got = parameters.coerce("p", text, spec(default))
     assert got == value and type(got) is type(value)
 
 
@@ -77,22 +78,22 @@ def test_coerce_accepts_values_of_the_default_type(default, text, value):
 )
 def test_coerce_rejects_values_of_another_type(default, text, expected):
     with pytest.raises(ConfigError, match=f"parameter 'p' takes a value of type {expected}"):
-        book.coerce("p", text, spec(default))
+        parameters.coerce("p", text, spec(default))
 
 
 def test_coerce_uses_the_declared_type_of_a_none_default():
-    assert book.coerce("depth", "5", spec("None", help="int")) == 5
-    assert book.coerce("lr", "1", spec("None", type_name="float")) == 1.0
+    assert parameters.coerce("depth", "5", spec("None", help="int")) == 5
+    assert parameters.coerce("lr", "1", spec("None", type_name="float")) == 1.0
     with pytest.raises(ConfigError, match="type int"):
-        book.coerce("depth", "deep", spec("None", help="int"))
+        parameters.coerce("depth", "deep", spec("None", help="int"))
     # Undeclared: anything goes.
-    assert book.coerce("x", "deep", spec("None", help="any value")) == "deep"
+    assert parameters.coerce("x", "deep", spec("None", help="any value")) == "deep"
 
 
 def test_profile_parameter_must_name_a_profile():
-    assert book.coerce("profile", "smoke", spec('"default"')) == "smoke"
+    assert parameters.coerce("profile", "smoke", spec('"default"')) == "smoke"
     with pytest.raises(ConfigError, match="unknown profile 'huge'; choose one of smoke, default"):
-        book.coerce("profile", "huge", spec('"default"'))
+        parameters.coerce("profile", "huge", spec('"default"'))
 
 
 def test_check_parameters_names_the_notebooks_parameters(fixture_book):
@@ -308,9 +309,9 @@ def test_chapter_parameters_are_literals_and_markers_are_on_their_own_line(name,
 
 def test_a_none_default_takes_the_type_that_opens_its_comment():
     comment = spec("None", help="int; None: the profile's number of updates")
-    assert book.coerce("updates", "100", comment) == 100
+    assert parameters.coerce("updates", "100", comment) == 100
     with pytest.raises(ConfigError, match="parameter 'updates' takes a value of type int"):
-        book.coerce("updates", "abc", comment)
+        parameters.coerce("updates", "abc", comment)
 
 
 @pytest.mark.parametrize(
@@ -448,7 +449,7 @@ def test_a_chapter_executed_with_mplbackend_agg_shows_its_figures(
     out = tmp_path / "04_cost.ipynb"
     book.execute(source, out, params={"profile": "smoke"}, profile=SMOKE, progress=False)
     executed = nbformat.read(out, as_version=4)
-    tagged = book.figure_cells(executed)
-    assert len(tagged) == len(book.figure_cells(nbformat.read(source, as_version=4))) >= 2
-    assert all(book._images(executed.cells[i]) for i in tagged)
-    assert set(executed.metadata["papermill"]) <= set(book.PAPERMILL_KEPT)
+    tagged = checks.figure_cells(executed)
+    assert len(tagged) == len(checks.figure_cells(nbformat.read(source, as_version=4))) >= 2
+    assert all(checks._images(executed.cells[i]) for i in tagged)
+    assert set(executed.metadata["papermill"]) <= set(checks.PAPERMILL_KEPT)

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from fixture_notebooks import REPO
 
-from glorot import book
+from glorot import book, executed
 
 MAX_BYTES = 8_000_000  # all committed notebooks together
 # An absolute path of a build machine: a home, a temporary or a system folder.
@@ -34,7 +34,7 @@ def test_committed_notebooks_weigh_at_most_8_mb_together():
 @pytest.mark.parametrize("path", _params())
 def test_a_committed_notebook_keeps_no_copy_of_an_earlier_execution(path):
     nb = nbformat.read(path, as_version=4)
-    assert set(nb.metadata.get("papermill", {})) <= set(book.PAPERMILL_KEPT)
+    assert set(nb.metadata.get("papermill", {})) <= set(executed.PAPERMILL_KEPT)
     for cell in nb.cells:
         assert "papermill" not in cell.metadata and "execution" not in cell.metadata
 
