@@ -105,7 +105,7 @@ def _book(args: argparse.Namespace) -> int:
         for line in published.audit(profile).lines():
             print(line)
     if not args.only:
-        from glorot.experiments import prepare
+        from glorot.plan import prepare
 
         if args.recompute:
             print(f"training every run of the book at {profile.name} scale again")

@@ -113,7 +113,7 @@ def _located(key: str, committed: Path) -> str:
 def plan_runs(profile: Profile) -> tuple[dict[str, Planned], list[str]]:
     """{key: Planned} of every run the chapters read at ``profile``, and the chapters whose main
     runs cannot be named yet (their selection runs are stored nowhere). Trains nothing."""
-    from glorot.sweep import CHAPTERS, plan
+    from glorot.plan import CHAPTERS, plan
 
     planned: dict[str, Planned] = {}
     undecided = []

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from glorot import datasets, experiments
+from glorot import datasets, experiments, plan
 from glorot.config import get_profile
 from glorot.run import Run
 
@@ -35,11 +35,12 @@ def sweeps(monkeypatch):
     """Record every sweep handed to run_many, answering with fake records."""
     calls = []
 
-    def run_many(cfgs, workers=1, progress=False, profile=None, stage="runs"):
+    def run_many(cfgs, workers=1, progress=False, profile=None, stage="runs", force=False):
         calls.append(list(cfgs))
         return [fake_run(c) for c in cfgs]
 
     monkeypatch.setattr(experiments, "run_many", run_many)
+    monkeypatch.setattr(plan, "run_many", run_many)
     return calls
 
 
@@ -116,16 +117,22 @@ def test_prepare_sweeps_selections_then_mains_then_present_finite_sets(sweeps, m
             raise datasets.DataMissing(name)
 
     monkeypatch.setattr(datasets, "locate", locate)
-    experiments.prepare(P3)
-    models = experiments.BOOK_MODELS
-    (mains,) = [s for s in sweeps if s[0].updates == P.updates]
-    selections = [c for s in sweeps[: sweeps.index(mains)] for c in s]
-    finite = sweeps[-1]
+    plan.prepare(P3)
+    first, then = sweeps[0], sweeps[-1]
+    selections = [c for c in first if c.updates == P.selection_updates]
+    models = {(c.activation, c.init, c.depth) for c in selections}
+    # Table 1's models at depth 5, the depth-4 sigmoid net of Fig. 2 and ReLU + He (chapter 08)
+    assert models == {(a, i, 5) for a, i in experiments.TABLE1} | {
+        ("sigmoid", "standard", 4),
+        ("relu", "he", 5),
+    }
     assert len(selections) == len(models) * len(P.lr_grid) * 3
-    # Every seed of the Table 1 models; the depth-4 sigmoid net of Fig. 2 and ReLU + He (chapter
-    # 08) on the first seed.
+    assert all(c.updates == 0 for c in first if c not in selections)  # the nets at init
+    mains = [c for c in then if c.dataset == "shapeset"]
+    # Every seed of the Table 1 models; the depth-4 sigmoid net and ReLU + He on the first seed.
     assert len(mains) == 5 * 3 + 2
-    assert {(c.activation, c.init, c.depth) for c in mains} == set(models)
+    assert {(c.activation, c.init, c.depth) for c in mains} == models
     assert all(c.lr == BEST_LR and c.updates == P.updates for c in mains)
+    finite = [c for c in then if c.dataset != "shapeset"]
     assert {c.dataset for c in finite} == {"fashion-mnist"} and len(finite) == 5 * 3
     assert all(c.updates == P.finite_updates for c in finite)

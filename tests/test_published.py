@@ -12,7 +12,7 @@ import pytest
 from test_train import assert_same_run, tiny
 
 import glorot.store as store
-from glorot import lineage, published, sweep
+from glorot import lineage, plan, published
 from glorot.book import PUBLISHED
 from glorot.config import get_profile
 from glorot.records import read
@@ -29,7 +29,7 @@ def tier(tmp_path, monkeypatch, isolated_cache) -> Path:
     monkeypatch.setattr(store, "records_root", lambda: root)
     monkeypatch.delenv(store.RECORDS_ENV, raising=False)
     runs = (tiny(seed=0), tiny(seed=1))
-    monkeypatch.setattr(sweep, "CHAPTERS", {"09_demo": lambda p: sweep.Needs(fixed=runs)})
+    monkeypatch.setattr(plan, "CHAPTERS", {"09_demo": lambda p: plan.Needs(fixed=runs)})
     return root
 
 
@@ -77,7 +77,7 @@ def test_a_stale_record_is_named_with_its_chapter_and_what_changed(tier, counted
     published.export(SMOKE, log=lambda line: None)
     # The code now asks for another learning rate on seed 1: its committed record is stale.
     changed = dataclasses.replace(tiny(seed=1), lr=0.02)
-    sweep.CHAPTERS["09_demo"] = lambda p: sweep.Needs(fixed=(tiny(seed=0), changed))
+    plan.CHAPTERS["09_demo"] = lambda p: plan.Needs(fixed=(tiny(seed=0), changed))
     found = published.audit(SMOKE)
     assert not found.complete
     assert [s.key for s in found.stale] == [tiny(seed=1).key]
@@ -103,7 +103,7 @@ def test_a_record_of_another_code_salt_is_stale(tier, counted):
 
 def test_verify_retrains_and_compares(tier, counted):
     runs = (tiny(seed=0), tiny(seed=1, updates=40))
-    sweep.CHAPTERS["09_demo"] = lambda p: sweep.Needs(fixed=runs)
+    plan.CHAPTERS["09_demo"] = lambda p: plan.Needs(fixed=runs)
     store.run_many(runs)
     published.export(SMOKE, log=lambda line: None)
     lines = []

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glorot import book, cli, experiments, store, sweep
+from glorot import book, cli, experiments, plan, store, sweep
 from glorot.config import PROFILES, ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,11 +67,11 @@ def test_the_tests_install_the_cluster_extra():
 
 
 def test_every_chapter_of_the_book_says_which_runs_it_reads():
-    assert set(sweep.CHAPTERS) == set(book.chapters(REPO))
+    assert set(plan.CHAPTERS) == set(book.chapters(REPO))
 
 
 def test_a_chapter_plan_selects_its_models_first():
-    work = sweep.plan(SMOKE, ["book/06_gradients_in_training.ipynb"])
+    work = plan.plan(SMOKE, ["book/06_gradients_in_training.ipynb"])
     assert work.models == {5: (("tanh", "standard"), ("tanh", "normalized"))}
     first = work.first()
     assert len(first) == 2 * len(SMOKE.lr_grid)
@@ -80,16 +80,16 @@ def test_a_chapter_plan_selects_its_models_first():
 
 
 def test_the_scorecard_reads_every_other_chapter_s_runs():
-    card = sweep.plan(SMOKE, ["scorecard"])
-    for name in sweep.CHAPTERS:
-        part = sweep.plan(SMOKE, [name])
+    card = plan.plan(SMOKE, ["scorecard"])
+    for name in plan.CHAPTERS:
+        part = plan.plan(SMOKE, [name])
         assert set(part.needs.mains) <= set(card.needs.mains), name
         assert {c.key for c in part.first()} <= {c.key for c in card.first()}, name
     assert card.needs.fixed and card.needs.finite
 
 
 def test_finite_sets_need_table1_s_selections():
-    work = sweep.Plan(SMOKE, sweep.Needs(finite=True), datasets=("mnist",))
+    work = plan.Plan(SMOKE, plan.Needs(finite=True), datasets=("mnist",))
     assert work.models == {5: experiments.TABLE1}
 
 
@@ -143,7 +143,7 @@ def test_the_smoke_book_on_two_workers_then_again_trains_nothing(cluster, store_
     assert results and not missing
     records = _records(cache)
     assert set(records) == set(outcome.keys)
-    work = sweep.plan(SMOKE)
+    work = plan.plan(SMOKE)
     for cfg in work.first() + work.then():  # the explicit profile, not $GLOROT_PROFILE (default)
         assert store.load(cfg).provenance["profile"] == "smoke"
         assert cfg.n_valid == SMOKE.n_valid
