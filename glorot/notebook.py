@@ -15,6 +15,7 @@ from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, load_results, save_results
 from glorot.config import Profile, profile_from_env
+from glorot.markdown import cell, table
 
 
 def setup(profile: str = "default") -> Profile:
@@ -68,22 +69,10 @@ def caption(runs, profile: Profile | str, chapter: str | None = None) -> str:
     return f"Runs: {labels}. Scale: {name} ({scale}). Re-make: `{command}`."
 
 
-def table_cell(text: str) -> str:
-    """Text that fits in one cell of a Markdown table."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def claims_table(results: Sequence[ClaimResult]) -> Markdown:
     """The chapter's claims as a Markdown table: id, the paper's statement, measured, verdict."""
-    rows = [
-        "| claim | the paper says | measured | verdict |",
-        "|---|---|---|---|",
-        *(
-            f"| {r.id} | {table_cell(r.statement)} | {table_cell(r.measured)} | {table_cell(r.verdict)} |"
-            for r in results
-        ),
-    ]
-    return Markdown("\n".join(rows))
+    rows = ([r.id, *map(cell, (r.statement, r.measured, r.verdict))] for r in results)
+    return Markdown(table(["claim", "the paper says", "measured", "verdict"], rows))
 
 
 def claims_path(chapter: str, profile: Profile | str) -> Path:

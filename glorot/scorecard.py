@@ -23,7 +23,7 @@ from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, Verdict, statement_of
 from glorot.config import Profile
-from glorot.notebook import table_cell
+from glorot.markdown import cell, table
 
 TOPICS = (
     "shapeset",
@@ -171,16 +171,11 @@ def link(claim_id: str) -> str:
 
 def markdown(card: Sequence[Row]) -> Markdown:
     """The scorecard as a MyST Markdown table (links are ``{doc}`` roles to the chapters)."""
-    lines = [
-        "| claim | the paper says | measured | verdict | scale | evidence |",
-        "|---|---|---|---|---|---|",
-        *(
-            f"| {r.id} | {table_cell(statement(r))} | {table_cell(r.measured)} | {table_cell(r.verdict)} "
-            f"| {table_cell(r.scale)} | {link(r.id)} |"
-            for r in card
-        ),
-    ]
-    return Markdown("\n".join(lines))
+    head = ["claim", "the paper says", "measured", "verdict", "scale", "evidence"]
+    rows = (
+        [r.id, *map(cell, (statement(r), r.measured, r.verdict, r.scale)), link(r.id)] for r in card
+    )
+    return Markdown(table(head, rows))
 
 
 def summary(card: Sequence[Row]) -> str:

@@ -129,9 +129,10 @@ def test_the_real_comparative_checks_show_their_seeds_and_their_test():
 
     from glorot.claims import errors as E
     from glorot.claims import gradients as G
+    from glorot.claims import table1 as T
 
     rng = np.random.default_rng(0)
-    errors = E.PAPER_TABLE1["shapeset"]
+    errors = T.PAPER_TABLE1["shapeset"]
     outcomes = {r: rng.random((3, 10_000)) < e / 100 for r, e in errors.items()}
     u = np.array([0, 20_000, 40_000])
     grow = np.stack([np.array([[1, 1, 1], [1, 2, 4], [1, 3, 6]]) * 1e-3] * 3)

@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from glorot.figures import MAX_WIDTH, layer_color, legend_outside
 from glorot.figures.errors import PAPER_COLOR, config_style, seed_curves
 from glorot.figures.saturation import short
+from glorot.markdown import table
 from glorot.run import Run
 
 SEQUENTIAL = "viridis_r"  # light (shallow) to dark (deep)
@@ -217,12 +218,11 @@ def errors_beside(runs: Mapping[str, Sequence[Run]], *, chance: float | None = N
 def depth_table(depths: Sequence[int], columns: Mapping, *, fmt: str = ".3g") -> str:
     """A Markdown table with one row per depth: ``columns`` {header: values, one per depth}."""
     names = list(columns)
-    rows = ["| depth | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for i, depth in enumerate(depths):
-        rows.append(
-            f"| {depth} | " + " | ".join(format(float(columns[n][i]), fmt) for n in names) + " |"
-        )
-    return "\n".join(rows)
+    rows = (
+        [depth, *(format(float(columns[n][i]), fmt) for n in names)]
+        for i, depth in enumerate(depths)
+    )
+    return table(["depth", *names], rows)
 
 
 def training_health(runs: Mapping[str, Run]) -> Figure:
