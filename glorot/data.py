@@ -11,7 +11,6 @@ streams of their own, the same for every run seed and independent of every train
 from __future__ import annotations
 
 import numbers
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -20,6 +19,8 @@ from torch import Tensor
 
 from glorot import shapeset
 from glorot.config import ConfigError, RunConfig
+from glorot.datasets import FiniteSource
+from glorot.sources import DataSource
 
 ENTROPY = int.from_bytes(b"glorot shapeset", "big")  # root of every stream of images
 CHUNK = 2_000  # images drawn at once: large enough to vectorise, small enough to resume cheaply
@@ -31,26 +32,6 @@ def _check_int(name: str, value, minimum: int) -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-
-
-class DataSource(ABC):
-    """What training needs from a data set: an endless training stream and fixed held-out sets."""
-
-    name: str
-    n_inputs: int
-    n_classes: int
-
-    @abstractmethod
-    def train_batches(
-        self, batch: int, seed: int, start: int = 0
-    ) -> Iterator[tuple[Tensor, Tensor]]:
-        """Endless (x (batch, n_inputs) float32, y (batch,) int64) CPU tensors; the k-th item is
-        batch number ``start + k`` of the stream of ``seed``."""
-
-    @abstractmethod
-    def fixed(self, split: str, n: int) -> tuple[Tensor, Tensor]:
-        """The first n examples of the held-out set ``split`` (probe, valid or test), the same for
-        every run seed and disjoint from the training stream."""
 
 
 class ShapesetSource(DataSource):
@@ -113,9 +94,7 @@ class ShapesetSource(DataSource):
 
 # Data set name -> maker of its source from a run's config; finite data sets register here too.
 def _finite(cfg: RunConfig) -> DataSource:
-    from glorot.datasets import FiniteSource  # reads files on disk; imported only when asked for
-
-    return FiniteSource(cfg.dataset, cfg.pixel_range)
+    return FiniteSource(cfg.dataset, cfg.pixel_range)  # reads its files when first asked for data
 
 
 SOURCES: dict[str, Callable[[RunConfig], DataSource]] = {

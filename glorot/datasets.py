@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from glorot.config import ConfigError, env_path
-from glorot.data import DataSource
+from glorot.sources import DataSource
 
 ENTROPY = 0x5EED_F1417E  # root of the finite sets' shuffling streams
 
