@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glorot import registry
+from glorot.registry import model_label
+
 # Bump when a change of code changes the numbers a run produces: every stored result is then recomputed.
 CODE_SALT = "glorot-results-3"
 
-ACTIVATION_NAMES = ("sigmoid", "tanh", "softsign", "relu")
-INIT_NAMES = ("standard", "normalized", "he", "orthogonal", "lsuv")
-COST_NAMES = ("nll", "quadratic")
 DATASET_NAMES = ("shapeset", "mnist", "fashion-mnist", "cifar10")
 PIXEL_RANGES = ("01", "pm1")
 PAPER_EPOCH = 20_000  # "epochs of 20k mini-batch updates" (Fig. 2)
@@ -31,22 +31,19 @@ INT_MAX = 2**63 - 1  # torch's int64; also bounds the seed of torch.Generator.ma
 MAX_PROBE_POINTS = 100_000  # measurements of one run; the schedule is held in memory
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]{1,4})?")
 
-
-# How a model is named in tables and legends: Table 1's "Tanh N" is tanh with the normalized init;
-# the inits that came after the paper are named in full ("ReLU He", "Tanh LSUV").
-ACTIVATION_LABELS = {"relu": "ReLU"}
-INIT_LABELS = {
-    "standard": "",
-    "normalized": " N",
-    "he": " He",
-    "orthogonal": " orth.",
-    "lsuv": " LSUV",
+# The names of activations, inits and costs are those of glorot.registry, read when asked for so
+# that an entry registered later counts: ACTIVATION_NAMES, INIT_NAMES, COST_NAMES.
+_REGISTERED = {
+    "ACTIVATION_NAMES": registry.ACTIVATIONS,
+    "INIT_NAMES": registry.INITS,
+    "COST_NAMES": registry.COSTS,
 }
 
 
-def model_label(activation: str, init: str) -> str:
-    """Table 1's name of a model ('Tanh N'), extended to the later inits ('ReLU He')."""
-    return ACTIVATION_LABELS.get(activation, activation.capitalize()) + INIT_LABELS.get(init, init)
+def __getattr__(name: str):
+    if name in _REGISTERED:
+        return tuple(_REGISTERED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ConfigError(ValueError):
@@ -117,9 +114,9 @@ class RunConfig:
 
     def validate(self) -> None:
         _choice("dataset", self.dataset, DATASET_NAMES)
-        _choice("activation", self.activation, ACTIVATION_NAMES)
-        _choice("init", self.init, INIT_NAMES)
-        _choice("cost", self.cost, COST_NAMES)
+        _choice("activation", self.activation, tuple(registry.ACTIVATIONS))
+        _choice("init", self.init, tuple(registry.INITS))
+        _choice("cost", self.cost, tuple(registry.COSTS))
         _choice("pixel range", self.pixel_range, PIXEL_RANGES)
         for name in ("depth", "width", "batch", "probe_every", "n_probe", "n_valid", "n_test"):
             check_int(name, getattr(self, name), 1)
