@@ -12,7 +12,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from glorot import registry
@@ -201,7 +201,19 @@ class Profile:
     seeds: tuple[int, ...]  # seeds of the final runs of Table 1
     finite_updates: int  # updates of a run on a finite data set (Fig. 12)
     timeout: int  # seconds allowed to execute one chapter
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    # Chapter 01: images measured (at least as many as the original's figures of S5: the rarest
+    # classes, 1/18, get about 2,200 each at smoke), and candidate object pairs (and images drawn
+    # with each rule) on which the two overlap rules are compared.
+    shapeset_images: int
+    overlap_pairs: int
+    # Chapters 05 and 08: width of the nets at initialisation, the paper's 1000 units but where the
+    # Jacobian decompositions must be cheap.
+    init_width: int
+    # Chapter 08, B6: the deepest net (and its width) whose Jacobian spectra are taken, at
+    # isometry_examples probe inputs.
+    isometry_width: int
+    isometry_depth: int
+    isometry_examples: int
 
     def config(self, **overrides) -> RunConfig:
         """A RunConfig at this scale; keyword arguments override any field."""
@@ -242,6 +254,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0,),
             finite_updates=200,
             timeout=600,
+            shapeset_images=40_000,
+            overlap_pairs=10_000,
+            init_width=256,
+            isometry_width=64,
+            isometry_depth=8,
+            isometry_examples=2,
         ),
         Profile(
             name="default",
@@ -259,6 +277,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0, 1, 2),
             finite_updates=5_000,
             timeout=3_600,
+            shapeset_images=200_000,
+            overlap_pairs=100_000,
+            init_width=1_000,
+            isometry_width=256,
+            isometry_depth=32,
+            isometry_examples=4,
         ),
         Profile(
             name="long",
@@ -279,6 +303,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0, 1, 2),
             finite_updates=40_000,
             timeout=6 * 3600,
+            shapeset_images=1_000_000,
+            overlap_pairs=500_000,
+            init_width=1_000,
+            isometry_width=256,
+            isometry_depth=32,
+            isometry_examples=10,
         ),
         Profile(
             name="paper",
@@ -296,6 +326,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0, 1, 2),
             finite_updates=500_000,
             timeout=7 * 24 * 3600,
+            shapeset_images=1_000_000,
+            overlap_pairs=500_000,
+            init_width=1_000,
+            isometry_width=256,
+            isometry_depth=32,
+            isometry_examples=10,
         ),
     )
 }

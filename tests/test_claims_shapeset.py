@@ -11,7 +11,7 @@ from glorot import data, shapeset
 from glorot.claims import STATEMENTS, ClaimResult, Verdict
 from glorot.claims import shapeset as C
 from glorot.claims import shapeset_measure as M
-from glorot.config import ConfigError
+from glorot.config import PROFILES, ConfigError
 
 S_DEFAULT = shapeset.DEFAULT_OVERLAP
 
@@ -110,7 +110,7 @@ def test_rule_table_off_diagonal_is_the_generators_disagreement():
 
 def test_sample_sizes_per_profile_and_bad_arguments():
     assert C.n_images("smoke") < C.n_images("default") < C.n_images("paper")
-    assert set(C.N_IMAGES) == set(C.N_PAIRS)
+    assert C.n_pairs("smoke") < C.n_pairs("default") <= C.n_pairs("paper")
     with pytest.raises(ConfigError, match="unknown profile 'huge'; choose one of smoke"):
         C.n_images("huge")
     with pytest.raises(ConfigError, match="n must be an integer >= 1"):
@@ -319,7 +319,9 @@ def test_every_check_has_a_statement_beside_the_papers(stats):
 
 
 def test_evaluate_computes_the_claims_of_a_profile(monkeypatch):
-    monkeypatch.setitem(C.N_IMAGES, "smoke", 3_000)
+    monkeypatch.setitem(
+        PROFILES, "smoke", dataclasses.replace(PROFILES["smoke"], shapeset_images=3_000)
+    )
     results = C.evaluate("smoke")
     assert [r.verdict for r in results] == [PASS] * 4 + [NOT_REACHED]  # S5 wants 40,000 images
     assert "3,000 images" in results[0].scale

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from glorot.config import Profile, RunConfig
+from glorot.config import PROFILES, Profile, RunConfig
 from glorot.run import Run
 
-# The at-init nets of B1-B3 and B5 (5 hidden layers) and the Jacobian study of B6, per profile:
-# smoke keeps B6 to 8 layers of 64 units on 2 examples.
+# The Jacobian study of B6 by profile name, as the Profile's isometry_* fields set it (smoke keeps
+# it to 8 layers of 64 units on 2 examples); chapter 08 reads it.
 ISOMETRY = {
-    "smoke": dict(width=64, depth=8, examples=2),
-    "default": dict(width=256, depth=32, examples=4),
-    "long": dict(width=256, depth=32, examples=10),
-    "paper": dict(width=256, depth=32, examples=10),
+    name: dict(width=p.isometry_width, depth=p.isometry_depth, examples=p.isometry_examples)
+    for name, p in PROFILES.items()
 }
 ISOMETRY_DEPTHS = (1, 2, 4, 8, 16, 32)
 AT_INIT = (
@@ -86,20 +84,19 @@ def paper_chi1(width: int = 1000) -> dict[str, float]:
 
 
 def isometry_spectra(profile: Profile, x) -> dict[str, dict[int, np.ndarray]]:
-    """{weights: {depth: singular values (E, width)}} of B6 at the profile's :data:`ISOMETRY`
-    scale, tanh at σ_w² = 1, the Jacobians taken at the first probe inputs ``x``."""
+    """{weights: {depth: singular values (E, width)}} of B6 at the profile's scale (its
+    ``isometry_*`` fields), tanh at σ_w² = 1, the Jacobians taken at the first probe inputs ``x``."""
     import torch
 
     from glorot.isometry import WEIGHTS, jacobian_singular_values
 
-    spec = ISOMETRY.get(profile.name, ISOMETRY["default"])
-    depths = [d for d in ISOMETRY_DEPTHS if d <= spec["depth"]]
+    depths = [d for d in ISOMETRY_DEPTHS if d <= profile.isometry_depth]
     return {
         kind: jacobian_singular_values(
-            x[: spec["examples"]],
+            x[: profile.isometry_examples],
             kind,
             "tanh",
-            spec["width"],
+            profile.isometry_width,
             depths,
             1.0,
             torch.Generator().manual_seed(0),

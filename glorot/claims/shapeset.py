@@ -28,7 +28,7 @@ from glorot.claims.shapeset_measure import (  # noqa: F401  (chapter 01 reads th
     overlap_pairs,
     rule_table,
 )
-from glorot.config import PROFILES, ConfigError, Profile
+from glorot.config import Profile, get_profile
 
 STATEMENTS: dict[str, str] = {
     "S1": "Class frequencies follow the original generator's law: 1/6 for each single shape, 1/9 "
@@ -43,17 +43,6 @@ STATEMENTS: dict[str, str] = {
     "fill): per class, the mean foreground area and outline match the original's.",
 }
 
-# Images measured at each profile: as many as the original's figures of S5 at least; the rarest
-# classes (1/18) get about 2,200 each at smoke.
-N_IMAGES: dict[str, int] = {
-    "smoke": 40_000,
-    "default": 200_000,
-    "long": 1_000_000,
-    "paper": 1_000_000,
-}
-# Candidate (first, second) object pairs, and images drawn with each rule, on which the two overlap
-# rules are compared.
-N_PAIRS: dict[str, int] = {"smoke": 10_000, "default": 100_000, "long": 500_000, "paper": 500_000}
 P_MIN = 1e-3  # S1: the law is rejected below this chi-square p-value
 SIGMAS = 3.0  # S2: tolerance in standard errors of the most frequent class's frequency
 TOLERANCE = 1e-9  # S3: floating-point slack on the one-pixel margin
@@ -70,21 +59,19 @@ REFERENCE_REJECTIONS = 0.97  # rejected candidates per image that asked for a se
 SIZE_TOLERANCE = 0.03  # S5: largest relative deviation of a class mean from the reference's
 
 
-def _profile_name(profile: Profile | str) -> str:
-    name = profile.name if isinstance(profile, Profile) else profile
-    if name not in PROFILES:
-        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
-    return name
+def _profile(profile: Profile | str) -> Profile:
+    return profile if isinstance(profile, Profile) else get_profile(profile)
 
 
 def n_images(profile: Profile | str) -> int:
-    """Images the chapter measures at ``profile`` (``N_IMAGES``)."""
-    return N_IMAGES[_profile_name(profile)]
+    """Images the chapter measures at ``profile`` (:attr:`Profile.shapeset_images`)."""
+    return _profile(profile).shapeset_images
 
 
 def n_pairs(profile: Profile | str) -> int:
-    """Candidate object pairs on which the overlap rules are compared at ``profile``."""
-    return N_PAIRS[_profile_name(profile)]
+    """Candidate object pairs on which the overlap rules are compared at ``profile``
+    (:attr:`Profile.overlap_pairs`)."""
+    return _profile(profile).overlap_pairs
 
 
 def law_text() -> str:
@@ -258,7 +245,7 @@ def check_object_size(
 def scale_text(profile: Profile | str, stats: ShapesetStats) -> str:
     """Where the numbers come from, for a ClaimResult's ``scale``."""
     return (
-        f"{_profile_name(profile)}: the first {stats.n:,} images of the training stream of "
+        f"{_profile(profile).name}: the first {stats.n:,} images of the training stream of "
         f"seed {stats.seed}"
     )
 
