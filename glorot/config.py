@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 import os
 import re
 from dataclasses import dataclass
@@ -50,9 +51,11 @@ class ConfigError(ValueError):
     """A parameter is out of its domain; the message names it and says what to do."""
 
 
-def _choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+def check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` when it is one of ``choices``, else a ConfigError that lists them."""
     if not isinstance(value, str) or value not in choices:
         raise ConfigError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+    return value
 
 
 def check_int(name: str, value, minimum: int, maximum: int = INT_MAX) -> int:
@@ -63,6 +66,13 @@ def check_int(name: str, value, minimum: int, maximum: int = INT_MAX) -> int:
         shown = f"{value!r}" if len(repr(value)) < 40 else f"{repr(value)[:37]}..."
         raise ConfigError(f"{name} must be an integer {bound}, got {shown}")
     return value
+
+
+def check_integral(name: str, value, minimum: int, maximum: int = INT_MAX) -> int:
+    """:func:`check_int` that also takes numpy's integers, returned as an int."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
+    return check_int(name, value, minimum, maximum)
 
 
 def check_lr(value) -> float:
@@ -113,11 +123,11 @@ class RunConfig:
         self.validate()
 
     def validate(self) -> None:
-        _choice("dataset", self.dataset, DATASET_NAMES)
-        _choice("activation", self.activation, tuple(registry.ACTIVATIONS))
-        _choice("init", self.init, tuple(registry.INITS))
-        _choice("cost", self.cost, tuple(registry.COSTS))
-        _choice("pixel range", self.pixel_range, PIXEL_RANGES)
+        check_choice("dataset", self.dataset, DATASET_NAMES)
+        check_choice("activation", self.activation, tuple(registry.ACTIVATIONS))
+        check_choice("init", self.init, tuple(registry.INITS))
+        check_choice("cost", self.cost, tuple(registry.COSTS))
+        check_choice("pixel range", self.pixel_range, PIXEL_RANGES)
         for name in ("depth", "width", "batch", "probe_every", "n_probe", "n_valid", "n_test"):
             check_int(name, getattr(self, name), 1)
         for name in ("updates", "jacobian_examples", "seed"):
@@ -341,7 +351,7 @@ def get_profile(name: str | None = None) -> Profile:
     """The profile called ``name``, always; without a name, ``$GLOROT_PROFILE`` or ``default``."""
     if name is None:
         name = env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile") or "default"
-    _choice("profile", name, tuple(PROFILES))
+    check_choice("profile", name, tuple(PROFILES))
     return PROFILES[name]
 
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from glorot import registry
-from glorot.config import ConfigError, RunConfig
+from glorot.config import ConfigError, RunConfig, check_choice, check_int
 
 T = TypeVar("T")
 
@@ -31,10 +31,7 @@ SATURATION = 0.9
 
 def lookup(registry: dict[str, T], what: str, name: str) -> T:
     """``registry[name]``, or a ConfigError that lists the valid names."""
-    try:
-        return registry[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(registry)}") from None
+    return registry[check_choice(what, name, tuple(registry))]
 
 
 @dataclass(frozen=True)
@@ -277,11 +274,6 @@ COSTS: dict[str, Cost] = {
 }
 
 
-def _check_size(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-
-
 class MLP(nn.Module):
     """``depth`` hidden layers of ``width`` units and a linear output layer of ``n_out`` logits.
 
@@ -305,7 +297,7 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("n_in", n_in), ("width", width), ("depth", depth), ("n_out", n_out)):
-            _check_size(name, value)
+            check_int(name, value, 1)
         self.activation = lookup(ACTIVATIONS, "activation", activation)
         draw = lookup(WEIGHT_DRAWS, "init", init)
         rescale = DATA_INITS.get(init)

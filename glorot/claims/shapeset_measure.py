@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from glorot import data, raster, shapeset
-from glorot.config import ConfigError
+from glorot.config import check_choice, check_integral
 
 EXAMPLES_PER_CLASS = 4  # Fig. 1
 PAIRS_ENTROPY = int.from_bytes(b"glorot overlap pairs", "big")  # not a stream of data.py
@@ -192,13 +192,9 @@ class ShapesetStats:
 
 
 def _check_measure_args(n, seed, pixel_range) -> None:
-    for name, value, minimum in (("n", n, 1), ("seed", seed, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-            raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if pixel_range not in shapeset.PIXEL_RANGES:
-        raise ConfigError(
-            f"unknown pixel range {pixel_range!r}; choose one of {', '.join(shapeset.PIXEL_RANGES)}"
-        )
+    check_integral("n", n, 1)
+    check_integral("seed", seed, 0)
+    check_choice("pixel range", pixel_range, tuple(shapeset.PIXEL_RANGES))
 
 
 def measure(n: int, seed: int = 0, pixel_range: str = "01") -> ShapesetStats:
