@@ -9,14 +9,28 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
-import numbers
 import os
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from glorot import registry
+from glorot.checks import (  # noqa: F401  (the checks are imported from here across glorot)
+    DEVICE_PATTERN,
+    INT_MAX,
+    LR_MAX,
+    ConfigError,
+    check_choice,
+    check_device,
+    check_int,
+    check_integral,
+    check_lr,
+)
+from glorot.environment import (  # noqa: F401
+    ENVIRONMENT,
+    env_choice,
+    env_flag,
+    env_int,
+    env_path,
+)
 from glorot.registry import model_label
 
 # Bump when a change of code changes the numbers a run produces: every stored result is then recomputed.
@@ -26,11 +40,8 @@ DATASET_NAMES = ("shapeset", "mnist", "fashion-mnist", "cifar10")
 PIXEL_RANGES = ("01", "pm1")
 PAPER_EPOCH = 20_000  # "epochs of 20k mini-batch updates" (Fig. 2)
 INPUTS = {"shapeset": 1024, "mnist": 784, "fashion-mnist": 784, "cifar10": 3072}  # per example
-# The largest float32: a learning rate above it is infinite once it meets the float32 weights.
-LR_MAX = 3.4028234663852886e38
-INT_MAX = 2**63 - 1  # torch's int64; also bounds the seed of torch.Generator.manual_seed
 MAX_PROBE_POINTS = 100_000  # measurements of one run; the schedule is held in memory
-DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]{1,4})?")
+
 
 # The names of activations, inits and costs are those of glorot.registry, read when asked for so
 # that an entry registered later counts: ACTIVATION_NAMES, INIT_NAMES, COST_NAMES.
@@ -45,51 +56,6 @@ def __getattr__(name: str):
     if name in _REGISTERED:
         return tuple(_REGISTERED[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class ConfigError(ValueError):
-    """A parameter is out of its domain; the message names it and says what to do."""
-
-
-def check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
-    """``value`` when it is one of ``choices``, else a ConfigError that lists them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
-    return value
-
-
-def check_int(name: str, value, minimum: int, maximum: int = INT_MAX) -> int:
-    """``value`` as an int when it is an integer in [minimum, maximum], else ConfigError."""
-    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-        too_big = isinstance(value, int) and value > maximum
-        bound = f"in [{minimum}, {maximum:,}]" if too_big or maximum != INT_MAX else f">= {minimum}"
-        shown = f"{value!r}" if len(repr(value)) < 40 else f"{repr(value)[:37]}..."
-        raise ConfigError(f"{name} must be an integer {bound}, got {shown}")
-    return value
-
-
-def check_integral(name: str, value, minimum: int, maximum: int = INT_MAX) -> int:
-    """:func:`check_int` that also takes numpy's integers, returned as an int."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = int(value)
-    return check_int(name, value, minimum, maximum)
-
-
-def check_lr(value) -> float:
-    """A learning rate: a finite number in (0, LR_MAX]."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or not 0 < value <= LR_MAX:
-        raise ConfigError(
-            f"learning rate must be a finite number in (0, {LR_MAX:.3g}] (the largest float32), "
-            f"got {value!r}; try 0.01"
-        )
-    return float(value)
-
-
-def check_device(value) -> str:
-    if not isinstance(value, str) or not DEVICE_PATTERN.fullmatch(value):
-        raise ConfigError(f"unknown device {value!r}; use cpu, cuda or cuda:N (N a number)")
-    return value
 
 
 def _gib(n_bytes: float) -> str:
@@ -376,58 +342,6 @@ def memory_limit(device: str = "cpu") -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
-
-
-# ---- the environment: every GLOROT_* variable is parsed here, with one message per mistake -------
-
-ENVIRONMENT = {
-    "GLOROT_PROFILE": "the profile when none is given: smoke, default or paper",
-    "GLOROT_CACHE": "the folder of stored runs",
-    "GLOROT_DATA": "the folder of the finite data sets",
-    "GLOROT_THREADS": "torch threads per run, an integer >= 1",
-    "GLOROT_WORKERS": "processes for independent runs, an integer >= 1",
-    "GLOROT_QUIET": "1 to silence progress bars",
-}
-
-
-def env_int(name: str, default: int, minimum: int = 1, maximum: int = 4096) -> int:
-    """The integer in environment variable ``name`` (``default`` when unset or empty)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not minimum <= value <= maximum:
-        raise ConfigError(
-            f"environment variable {name}={raw!r} must be an integer in [{minimum}, {maximum}]; "
-            f"unset it or fix it ({ENVIRONMENT.get(name, name)})"
-        )
-    return value
-
-
-def env_choice(name: str, choices: tuple[str, ...], what: str = "value") -> str | None:
-    """The value of ``name`` when it is one of ``choices``, None when unset or empty."""
-    raw = os.environ.get(name, "").strip()
-    if raw and raw not in choices:
-        raise ConfigError(
-            f"unknown {what} {raw!r} in environment variable {name}; choose one of "
-            f"{', '.join(choices)}, or unset it"
-        )
-    return raw or None
-
-
-def env_path(name: str) -> Path | None:
-    """The folder named by ``name`` (``~`` expanded), None when unset or empty."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    return Path(raw).expanduser()
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip() not in ("", "0")
 
 
 def check_environment() -> None:
