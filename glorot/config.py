@@ -9,80 +9,53 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+
+from glorot import registry
+from glorot.checks import (  # noqa: F401  (the checks are imported from here across glorot)
+    DEVICE_PATTERN,
+    INT_MAX,
+    LR_MAX,
+    ConfigError,
+    check_choice,
+    check_device,
+    check_int,
+    check_integral,
+    check_lr,
+)
+from glorot.environment import (  # noqa: F401
+    ENVIRONMENT,
+    env_choice,
+    env_flag,
+    env_int,
+    env_path,
+)
+from glorot.registry import model_label
 
 # Bump when a change of code changes the numbers a run produces: every stored result is then recomputed.
 CODE_SALT = "glorot-results-3"
 
-ACTIVATION_NAMES = ("sigmoid", "tanh", "softsign", "relu")
-INIT_NAMES = ("standard", "normalized", "he", "orthogonal", "lsuv")
-COST_NAMES = ("nll", "quadratic")
 DATASET_NAMES = ("shapeset", "mnist", "fashion-mnist", "cifar10")
 PIXEL_RANGES = ("01", "pm1")
 PAPER_EPOCH = 20_000  # "epochs of 20k mini-batch updates" (Fig. 2)
 INPUTS = {"shapeset": 1024, "mnist": 784, "fashion-mnist": 784, "cifar10": 3072}  # per example
-# The largest float32: a learning rate above it is infinite once it meets the float32 weights.
-LR_MAX = 3.4028234663852886e38
-INT_MAX = 2**63 - 1  # torch's int64; also bounds the seed of torch.Generator.manual_seed
 MAX_PROBE_POINTS = 100_000  # measurements of one run; the schedule is held in memory
-DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]{1,4})?")
 
 
-# How a model is named in tables and legends: Table 1's "Tanh N" is tanh with the normalized init;
-# the inits that came after the paper are named in full ("ReLU He", "Tanh LSUV").
-ACTIVATION_LABELS = {"relu": "ReLU"}
-INIT_LABELS = {
-    "standard": "",
-    "normalized": " N",
-    "he": " He",
-    "orthogonal": " orth.",
-    "lsuv": " LSUV",
+# The names of activations, inits and costs are those of glorot.registry, read when asked for so
+# that an entry registered later counts: ACTIVATION_NAMES, INIT_NAMES, COST_NAMES.
+_REGISTERED = {
+    "ACTIVATION_NAMES": registry.ACTIVATIONS,
+    "INIT_NAMES": registry.INITS,
+    "COST_NAMES": registry.COSTS,
 }
 
 
-def model_label(activation: str, init: str) -> str:
-    """Table 1's name of a model ('Tanh N'), extended to the later inits ('ReLU He')."""
-    return ACTIVATION_LABELS.get(activation, activation.capitalize()) + INIT_LABELS.get(init, init)
-
-
-class ConfigError(ValueError):
-    """A parameter is out of its domain; the message names it and says what to do."""
-
-
-def _choice(what: str, value: str, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
-
-
-def check_int(name: str, value, minimum: int, maximum: int = INT_MAX) -> int:
-    """``value`` as an int when it is an integer in [minimum, maximum], else ConfigError."""
-    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-        too_big = isinstance(value, int) and value > maximum
-        bound = f"in [{minimum}, {maximum:,}]" if too_big or maximum != INT_MAX else f">= {minimum}"
-        shown = f"{value!r}" if len(repr(value)) < 40 else f"{repr(value)[:37]}..."
-        raise ConfigError(f"{name} must be an integer {bound}, got {shown}")
-    return value
-
-
-def check_lr(value) -> float:
-    """A learning rate: a finite number in (0, LR_MAX]."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or not 0 < value <= LR_MAX:
-        raise ConfigError(
-            f"learning rate must be a finite number in (0, {LR_MAX:.3g}] (the largest float32), "
-            f"got {value!r}; try 0.01"
-        )
-    return float(value)
-
-
-def check_device(value) -> str:
-    if not isinstance(value, str) or not DEVICE_PATTERN.fullmatch(value):
-        raise ConfigError(f"unknown device {value!r}; use cpu, cuda or cuda:N (N a number)")
-    return value
+def __getattr__(name: str):
+    if name in _REGISTERED:
+        return tuple(_REGISTERED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _gib(n_bytes: float) -> str:
@@ -116,11 +89,11 @@ class RunConfig:
         self.validate()
 
     def validate(self) -> None:
-        _choice("dataset", self.dataset, DATASET_NAMES)
-        _choice("activation", self.activation, ACTIVATION_NAMES)
-        _choice("init", self.init, INIT_NAMES)
-        _choice("cost", self.cost, COST_NAMES)
-        _choice("pixel range", self.pixel_range, PIXEL_RANGES)
+        check_choice("dataset", self.dataset, DATASET_NAMES)
+        check_choice("activation", self.activation, tuple(registry.ACTIVATIONS))
+        check_choice("init", self.init, tuple(registry.INITS))
+        check_choice("cost", self.cost, tuple(registry.COSTS))
+        check_choice("pixel range", self.pixel_range, PIXEL_RANGES)
         for name in ("depth", "width", "batch", "probe_every", "n_probe", "n_valid", "n_test"):
             check_int(name, getattr(self, name), 1)
         for name in ("updates", "jacobian_examples", "seed"):
@@ -204,7 +177,19 @@ class Profile:
     seeds: tuple[int, ...]  # seeds of the final runs of Table 1
     finite_updates: int  # updates of a run on a finite data set (Fig. 12)
     timeout: int  # seconds allowed to execute one chapter
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    # Chapter 01: images measured (at least as many as the original's figures of S5: the rarest
+    # classes, 1/18, get about 2,200 each at smoke), and candidate object pairs (and images drawn
+    # with each rule) on which the two overlap rules are compared.
+    shapeset_images: int
+    overlap_pairs: int
+    # Chapters 05 and 08: width of the nets at initialisation, the paper's 1000 units but where the
+    # Jacobian decompositions must be cheap.
+    init_width: int
+    # Chapter 08, B6: the deepest net (and its width) whose Jacobian spectra are taken, at
+    # isometry_examples probe inputs.
+    isometry_width: int
+    isometry_depth: int
+    isometry_examples: int
 
     def config(self, **overrides) -> RunConfig:
         """A RunConfig at this scale; keyword arguments override any field."""
@@ -245,6 +230,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0,),
             finite_updates=200,
             timeout=600,
+            shapeset_images=40_000,
+            overlap_pairs=10_000,
+            init_width=256,
+            isometry_width=64,
+            isometry_depth=8,
+            isometry_examples=2,
         ),
         Profile(
             name="default",
@@ -262,6 +253,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0, 1, 2),
             finite_updates=5_000,
             timeout=3_600,
+            shapeset_images=200_000,
+            overlap_pairs=100_000,
+            init_width=1_000,
+            isometry_width=256,
+            isometry_depth=32,
+            isometry_examples=4,
         ),
         Profile(
             name="long",
@@ -282,6 +279,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0, 1, 2),
             finite_updates=40_000,
             timeout=6 * 3600,
+            shapeset_images=1_000_000,
+            overlap_pairs=500_000,
+            init_width=1_000,
+            isometry_width=256,
+            isometry_depth=32,
+            isometry_examples=10,
         ),
         Profile(
             name="paper",
@@ -299,6 +302,12 @@ PROFILES: dict[str, Profile] = {
             seeds=(0, 1, 2),
             finite_updates=500_000,
             timeout=7 * 24 * 3600,
+            shapeset_images=1_000_000,
+            overlap_pairs=500_000,
+            init_width=1_000,
+            isometry_width=256,
+            isometry_depth=32,
+            isometry_examples=10,
         ),
     )
 }
@@ -308,7 +317,7 @@ def get_profile(name: str | None = None) -> Profile:
     """The profile called ``name``, always; without a name, ``$GLOROT_PROFILE`` or ``default``."""
     if name is None:
         name = env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile") or "default"
-    _choice("profile", name, tuple(PROFILES))
+    check_choice("profile", name, tuple(PROFILES))
     return PROFILES[name]
 
 
@@ -333,58 +342,6 @@ def memory_limit(device: str = "cpu") -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
-
-
-# ---- the environment: every GLOROT_* variable is parsed here, with one message per mistake -------
-
-ENVIRONMENT = {
-    "GLOROT_PROFILE": "the profile when none is given: smoke, default or paper",
-    "GLOROT_CACHE": "the folder of stored runs",
-    "GLOROT_DATA": "the folder of the finite data sets",
-    "GLOROT_THREADS": "torch threads per run, an integer >= 1",
-    "GLOROT_WORKERS": "processes for independent runs, an integer >= 1",
-    "GLOROT_QUIET": "1 to silence progress bars",
-}
-
-
-def env_int(name: str, default: int, minimum: int = 1, maximum: int = 4096) -> int:
-    """The integer in environment variable ``name`` (``default`` when unset or empty)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not minimum <= value <= maximum:
-        raise ConfigError(
-            f"environment variable {name}={raw!r} must be an integer in [{minimum}, {maximum}]; "
-            f"unset it or fix it ({ENVIRONMENT.get(name, name)})"
-        )
-    return value
-
-
-def env_choice(name: str, choices: tuple[str, ...], what: str = "value") -> str | None:
-    """The value of ``name`` when it is one of ``choices``, None when unset or empty."""
-    raw = os.environ.get(name, "").strip()
-    if raw and raw not in choices:
-        raise ConfigError(
-            f"unknown {what} {raw!r} in environment variable {name}; choose one of "
-            f"{', '.join(choices)}, or unset it"
-        )
-    return raw or None
-
-
-def env_path(name: str) -> Path | None:
-    """The folder named by ``name`` (``~`` expanded), None when unset or empty."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    return Path(raw).expanduser()
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip() not in ("", "0")
 
 
 def check_environment() -> None:

@@ -10,8 +10,6 @@ streams of their own, the same for every run seed and independent of every train
 
 from __future__ import annotations
 
-import numbers
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -19,38 +17,14 @@ import torch
 from torch import Tensor
 
 from glorot import shapeset
-from glorot.config import ConfigError, RunConfig
+from glorot.config import ConfigError, RunConfig, check_choice, check_integral
+from glorot.datasets import FiniteSource
+from glorot.sources import DataSource
 
 ENTROPY = int.from_bytes(b"glorot shapeset", "big")  # root of every stream of images
 CHUNK = 2_000  # images drawn at once: large enough to vectorise, small enough to resume cheaply
 TRAIN = 0  # stream id of the training streams (one per run seed)
 SPLITS = {"probe": 1, "valid": 2, "test": 3}  # stream ids of the fixed sets
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-class DataSource(ABC):
-    """What training needs from a data set: an endless training stream and fixed held-out sets."""
-
-    name: str
-    n_inputs: int
-    n_classes: int
-
-    @abstractmethod
-    def train_batches(
-        self, batch: int, seed: int, start: int = 0
-    ) -> Iterator[tuple[Tensor, Tensor]]:
-        """Endless (x (batch, n_inputs) float32, y (batch,) int64) CPU tensors; the k-th item is
-        batch number ``start + k`` of the stream of ``seed``."""
-
-    @abstractmethod
-    def fixed(self, split: str, n: int) -> tuple[Tensor, Tensor]:
-        """The first n examples of the held-out set ``split`` (probe, valid or test), the same for
-        every run seed and disjoint from the training stream."""
 
 
 class ShapesetSource(DataSource):
@@ -61,12 +35,7 @@ class ShapesetSource(DataSource):
     n_classes = len(shapeset.LABEL_NAMES)
 
     def __init__(self, pixel_range: str = "01") -> None:
-        if pixel_range not in shapeset.PIXEL_RANGES:
-            raise ConfigError(
-                f"unknown pixel range {pixel_range!r}; choose one of "
-                f"{', '.join(shapeset.PIXEL_RANGES)}"
-            )
-        self.pixel_range = pixel_range
+        self.pixel_range = check_choice("pixel range", pixel_range, tuple(shapeset.PIXEL_RANGES))
 
     def __repr__(self) -> str:
         return f"ShapesetSource(pixel_range={self.pixel_range!r})"
@@ -99,23 +68,20 @@ class ShapesetSource(DataSource):
         self, batch: int, seed: int, start: int = 0
     ) -> Iterator[tuple[Tensor, Tensor]]:
         # Checked here, not inside the generator, so that a bad argument fails at the call.
-        batch = _check_int("batch", batch, 1)
-        seed = _check_int("seed", seed, 0)
-        start = _check_int("start", start, 0)
+        batch = check_integral("batch", batch, 1)
+        seed = check_integral("seed", seed, 0)
+        start = check_integral("start", start, 0)
         return self._examples(TRAIN, seed, start * batch, batch)
 
     def fixed(self, split: str, n: int) -> tuple[Tensor, Tensor]:
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-        n = _check_int("n", n, 1)
+        check_choice("split", split, tuple(SPLITS))
+        n = check_integral("n", n, 1)
         return next(self._examples(SPLITS[split], 0, 0, n))
 
 
 # Data set name -> maker of its source from a run's config; finite data sets register here too.
 def _finite(cfg: RunConfig) -> DataSource:
-    from glorot.datasets import FiniteSource  # reads files on disk; imported only when asked for
-
-    return FiniteSource(cfg.dataset, cfg.pixel_range)
+    return FiniteSource(cfg.dataset, cfg.pixel_range)  # reads its files when first asked for data
 
 
 SOURCES: dict[str, Callable[[RunConfig], DataSource]] = {

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from glorot.config import ConfigError, env_path
-from glorot.data import DataSource
+from glorot.config import ConfigError, check_choice, env_path
+from glorot.sources import DataSource
 
 ENTROPY = 0x5EED_F1417E  # root of the finite sets' shuffling streams
 
@@ -128,9 +128,7 @@ def data_dir(path: str | Path | None = None) -> Path:
 
 
 def _spec(name: str) -> DatasetSpec:
-    if name not in DATASETS:
-        raise ConfigError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
-    return DATASETS[name]
+    return DATASETS[check_choice("data set", name, tuple(DATASETS))]
 
 
 def md5(path: Path) -> str:
@@ -323,8 +321,7 @@ class FiniteSource(DataSource):
 
     def fixed(self, split: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         name = "test" if split == "probe" else split
-        if name not in ("valid", "test"):
-            raise ValueError(f"unknown split {split!r}; choose one of probe, valid, test")
+        check_choice("split", split, ("probe", "valid", "test"))
         x, y = self.splits[name]
         if n > len(x):
             raise ValueError(f"{split} set of {n} requested; {self.name} {name} has {len(x)}")

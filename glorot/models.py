@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from glorot.config import ConfigError, RunConfig
+from glorot import registry
+from glorot.config import ConfigError, RunConfig, check_choice, check_int
 
 T = TypeVar("T")
 
@@ -30,10 +31,7 @@ SATURATION = 0.9
 
 def lookup(registry: dict[str, T], what: str, name: str) -> T:
     """``registry[name]``, or a ConfigError that lists the valid names."""
-    try:
-        return registry[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(registry)}") from None
+    return registry[check_choice(what, name, tuple(registry))]
 
 
 @dataclass(frozen=True)
@@ -114,14 +112,21 @@ def _drelu_z(z: Tensor, out: Tensor | None = None) -> Tensor:
     return torch.sign(z, out=out)
 
 
+def with_functions(name: str, f, df, dz) -> Activation:
+    """The activation ``name`` of :data:`glorot.registry.ACTIVATIONS` (its bounds) with its
+    functions."""
+    entry = registry.ACTIVATIONS[name]
+    return Activation(name, f, df, dz, entry.lo, entry.hi)
+
+
+# The functions of every activation of glorot.registry (which holds its name, label and bounds).
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("sigmoid", torch.sigmoid, _dsigmoid, _dsigmoid_z, 0.0, 1.0),  # 1 / (1 + e^-s)
-        Activation("tanh", torch.tanh, _dtanh, _dtanh_z, -1.0, 1.0),
-        Activation("softsign", _softsign, _dsoftsign, _dsoftsign_z, -1.0, 1.0),
-        # Unbounded above: the trainer never assumes a range, and no unit counts as saturated.
-        Activation("relu", _relu, _drelu, _drelu_z, 0.0, math.inf),
+        with_functions("sigmoid", torch.sigmoid, _dsigmoid, _dsigmoid_z),  # 1 / (1 + e^-s)
+        with_functions("tanh", torch.tanh, _dtanh, _dtanh_z),
+        with_functions("softsign", _softsign, _dsoftsign, _dsoftsign_z),
+        with_functions("relu", _relu, _drelu, _drelu_z),  # unbounded above: never saturated
     )
 }
 
@@ -149,10 +154,8 @@ INITS: dict[str, Callable[[int, int], float]] = {
     "he": he_bound,
 }
 
-# Gain of the orthogonal init per activation: 1/f'(0) (1/2 for ReLU, which passes half its units),
-# so that each layer is an isometry in the linear regime: sigma_w^2 E[f'(s)^2] = 1 near s = 0, the
-# critical point chi_1 = 1 of mean-field theory (Poole et al. 2016) for the odd functions.
-ORTHOGONAL_GAIN = {"sigmoid": 4.0, "tanh": 1.0, "softsign": 1.0, "relu": math.sqrt(2)}
+# Gain of the orthogonal init per activation (glorot.registry.ActivationEntry.orthogonal_gain).
+ORTHOGONAL_GAIN = {name: a.orthogonal_gain for name, a in registry.ACTIVATIONS.items()}
 
 
 def orthogonal(
@@ -168,7 +171,9 @@ def orthogonal(
     return gain * (q if rows >= cols else q.T)
 
 
-def _uniform_draw(bound: Callable[[int, int], float]):
+def uniform_draw(bound: Callable[[int, int], float]):
+    """The draw of U[-b, b] weights, b = ``bound(fan_in, fan_out)``: an entry of WEIGHT_DRAWS."""
+
     def draw(shape, activation: str, generator, device) -> Tensor:
         b = bound(shape[1], shape[0])
         return torch.rand(shape, generator=generator, device=device).mul_(2 * b).sub_(b)
@@ -177,11 +182,11 @@ def _uniform_draw(bound: Callable[[int, int], float]):
 
 
 def _orthogonal_draw(shape, activation: str, generator, device) -> Tensor:
-    return orthogonal(shape, ORTHOGONAL_GAIN[activation], generator, device)
+    return orthogonal(shape, registry.ACTIVATIONS[activation].orthogonal_gain, generator, device)
 
 
 # Every init: name -> draw((out, in), activation name, generator, device) -> weights.
-WEIGHT_DRAWS = {name: _uniform_draw(bound) for name, bound in INITS.items()} | {
+WEIGHT_DRAWS = {name: uniform_draw(bound) for name, bound in INITS.items()} | {
     "orthogonal": _orthogonal_draw,
     "lsuv": _orthogonal_draw,  # orthonormal start, then lsuv() on data
 }
@@ -269,11 +274,6 @@ COSTS: dict[str, Cost] = {
 }
 
 
-def _check_size(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-
-
 class MLP(nn.Module):
     """``depth`` hidden layers of ``width`` units and a linear output layer of ``n_out`` logits.
 
@@ -297,7 +297,7 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("n_in", n_in), ("width", width), ("depth", depth), ("n_out", n_out)):
-            _check_size(name, value)
+            check_int(name, value, 1)
         self.activation = lookup(ACTIVATIONS, "activation", activation)
         draw = lookup(WEIGHT_DRAWS, "init", init)
         rescale = DATA_INITS.get(init)

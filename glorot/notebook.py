@@ -2,19 +2,19 @@
 
 A chapter calls :func:`setup` first, draws its figures with :mod:`glorot.figures`, writes each
 caption with :func:`caption`, and ends with :func:`claims_table` and :func:`glue_claims`, which
-pastes every verdict into the prose and leaves it for the scorecard.
+pastes every verdict into the prose.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from IPython.display import Markdown
 
-from glorot.claims import ClaimResult, load_results, save_results
+from glorot.claims import ClaimResult
 from glorot.config import Profile, profile_from_env
+from glorot.markdown import cell, table
 
 
 def setup(profile: str = "default") -> Profile:
@@ -68,34 +68,16 @@ def caption(runs, profile: Profile | str, chapter: str | None = None) -> str:
     return f"Runs: {labels}. Scale: {name} ({scale}). Re-make: `{command}`."
 
 
-def table_cell(text: str) -> str:
-    """Text that fits in one cell of a Markdown table."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def claims_table(results: Sequence[ClaimResult]) -> Markdown:
     """The chapter's claims as a Markdown table: id, the paper's statement, measured, verdict."""
-    rows = [
-        "| claim | the paper says | measured | verdict |",
-        "|---|---|---|---|",
-        *(
-            f"| {r.id} | {table_cell(r.statement)} | {table_cell(r.measured)} | {table_cell(r.verdict)} |"
-            for r in results
-        ),
-    ]
-    return Markdown("\n".join(rows))
+    rows = ([r.id, *map(cell, (r.statement, r.measured, r.verdict))] for r in results)
+    return Markdown(table(["claim", "the paper says", "measured", "verdict"], rows))
 
 
-def claims_path(chapter: str, profile: Profile | str) -> Path:
-    """Where a chapter leaves its verdicts at a profile, for the scorecard to gather."""
-    from glorot.store import cache_dir
-
-    return cache_dir() / "claims" / f"{chapter}-{_profile_name(profile)}.json"
-
-
-def glue_claims(results: Sequence[ClaimResult], chapter: str, profile: Profile | str) -> Path:
+def glue_claims(results: Sequence[ClaimResult], chapter: str, profile: Profile | str) -> None:
     """Glue every claim's verdict and measured value (``C1_verdict``, ``C1_measured``: quote them
-    in the prose with ``{glue:text}`C1_verdict```) and save the results for the scorecard.
+    in the prose with ``{glue:text}`C1_verdict```). ``chapter`` and ``profile`` name where the
+    results come from; the scorecard recomputes them (:func:`glorot.scorecard.scorecard`).
 
     The glued values are not displayed (``display=False``), so the cell shows nothing twice."""
     from myst_nb import glue
@@ -103,15 +85,3 @@ def glue_claims(results: Sequence[ClaimResult], chapter: str, profile: Profile |
     for r in results:
         glue(f"{r.id}_verdict", str(r.verdict), display=False)
         glue(f"{r.id}_measured", r.measured, display=False)
-    path = claims_path(chapter, profile)
-    save_results(list(results), path)
-    return path
-
-
-def gathered_claims(profile: Profile | str) -> dict[str, list[ClaimResult]]:
-    """Every chapter's saved verdicts at ``profile``: chapter name -> results, in chapter order."""
-    folder = claims_path("_", profile).parent
-    suffix = f"-{_profile_name(profile)}.json"
-    return {
-        path.name[: -len(suffix)]: load_results(path) for path in sorted(folder.glob(f"*{suffix}"))
-    }

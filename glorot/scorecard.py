@@ -2,9 +2,9 @@
 (S-claims) with its measured value, verdict, scale and the page that draws the evidence.
 
 Each part of the paper has a module in :mod:`glorot.claims` with ``evaluate(profile) ->
-list[ClaimResult]`` computed from the stored runs of that profile. The scorecard calls them all.
-A module that does not exist yet, or a claim that no module answered, becomes a "not evaluated"
-row that says why, rather than an error: the page then shows what is missing.
+list[ClaimResult]`` computed from the stored runs of that profile. The scorecard calls them all;
+a claim of the paper that none of them answered becomes a "not evaluated" row, so that the page
+shows what is missing.
 
 Every verdict follows the one policy of :func:`glorot.claims.decide` (:data:`glorot.claims.POLICY`).
 The claims that compare models (:data:`COMPARATIVE`) say in their measured value how many seeds
@@ -23,7 +23,7 @@ from IPython.display import Markdown
 
 from glorot.claims import ClaimResult, Verdict, statement_of
 from glorot.config import Profile
-from glorot.notebook import table_cell
+from glorot.markdown import cell, table
 
 TOPICS = (
     "shapeset",
@@ -90,41 +90,26 @@ def _order(claim_id: str) -> tuple[int, int, str]:
     return ({"S": 0, "C": 1, "B": 2}.get(m.group(1), 3), int(m.group(2)), claim_id)
 
 
-def gather(profile: Profile) -> tuple[list[ClaimResult], dict[str, str]]:
-    """Every topic module's results at ``profile``, and {module: why it gave none}.
-
-    Only the absence of a topic module itself is tolerated; an error inside one is raised, so a
-    broken check never hides as a "not evaluated" row."""
-    results, missing = [], {}
+def gather(profile: Profile) -> list[ClaimResult]:
+    """Every topic module's results at ``profile``; an error inside one is raised, so a broken
+    check never hides as a "not evaluated" row."""
+    results = []
     for topic in TOPICS:
-        name = f"glorot.claims.{topic}"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            missing[name] = f"{name} does not exist"
-            continue
-        evaluate = getattr(module, "evaluate", None)
-        if evaluate is None:
-            missing[name] = f"{name} has no evaluate(profile)"
-            continue
-        results.extend(evaluate(profile))
-    return results, missing
+        results.extend(importlib.import_module(f"glorot.claims.{topic}").evaluate(profile))
+    return results
 
 
-def rows(results: Sequence[ClaimResult], missing: dict[str, str]) -> list[Row]:
+def rows(results: Sequence[ClaimResult]) -> list[Row]:
     """The scorecard's rows in order: the results, and a "not evaluated" row for each of C1-C16
     that none of them answers."""
     answered = {r.id for r in results}
-    why = "no module returned it" + (f" ({'; '.join(missing.values())})" if missing else "")
-    absent = [NotEvaluated(i, why) for i in CLAIM_IDS if i not in answered]
+    absent = [NotEvaluated(i, "no module returned it") for i in CLAIM_IDS if i not in answered]
     return sorted([*results, *absent], key=lambda r: _order(r.id))
 
 
 def scorecard(profile: Profile) -> list[Row]:
     """Every claim at ``profile``: S-claims, then C1-C16, from each topic module's ``evaluate``."""
-    return rows(*gather(profile))
+    return rows(gather(profile))
 
 
 def counts(card: Sequence[Row]) -> dict[str, int]:
@@ -171,16 +156,11 @@ def link(claim_id: str) -> str:
 
 def markdown(card: Sequence[Row]) -> Markdown:
     """The scorecard as a MyST Markdown table (links are ``{doc}`` roles to the chapters)."""
-    lines = [
-        "| claim | the paper says | measured | verdict | scale | evidence |",
-        "|---|---|---|---|---|---|",
-        *(
-            f"| {r.id} | {table_cell(statement(r))} | {table_cell(r.measured)} | {table_cell(r.verdict)} "
-            f"| {table_cell(r.scale)} | {link(r.id)} |"
-            for r in card
-        ),
-    ]
-    return Markdown("\n".join(lines))
+    head = ["claim", "the paper says", "measured", "verdict", "scale", "evidence"]
+    rows = (
+        [r.id, *map(cell, (statement(r), r.measured, r.verdict, r.scale)), link(r.id)] for r in card
+    )
+    return Markdown(table(head, rows))
 
 
 def summary(card: Sequence[Row]) -> str:

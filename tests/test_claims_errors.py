@@ -12,15 +12,16 @@ import pytest
 
 from glorot.claims import Verdict
 from glorot.claims import errors as E
+from glorot.claims import table1 as T
 from glorot.config import PROFILES, RunConfig
-from glorot.experiments import TABLE1
+from glorot.experiments import TABLE1, row_label
 from glorot.figures import errors as F
 from glorot.run import Run
 from glorot.stats import MissingPredictions
 
 matplotlib.use("Agg")
 
-PAPER = E.PAPER_TABLE1["shapeset"]
+PAPER = T.PAPER_TABLE1["shapeset"]
 LONG = E.PAPER_UPDATES
 SHORT = 40_000
 N = 10_000  # the paper's test set: its Table 1 is significant on it
@@ -48,8 +49,8 @@ def outcomes(errors, n=N, seeds=SEEDS, seed=0):
 
 def test_paper_table1_is_transcribed_from_the_reference():
     # Reference §4, row by row; the chance level is 1 - 1/6 under the original frequencies.
-    assert E.ROWS == ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
-    assert [E.PAPER_TABLE1["cifar10"][r] for r in E.ROWS] == [55.78, 53.8, 55.9, 52.92, 57.28]
+    assert T.ROWS == ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
+    assert [T.PAPER_TABLE1["cifar10"][r] for r in T.ROWS] == [55.78, 53.8, 55.9, 52.92, 57.28]
     assert E.SHAPESET_CHANCE == pytest.approx(83.33, abs=0.01)
 
 
@@ -93,7 +94,7 @@ def test_c13_in_a_short_run_passes_when_it_holds_and_is_not_reached_otherwise():
 
 def test_orderings_of_networks_still_at_chance_are_not_reached_in_a_short_run():
     # Every model within 3 points of a constant guess (83.3%): C15's ordering holds, meaninglessly.
-    at_chance = dict(zip(E.ROWS, (82.6, 82.4, 82.6, 78.6, 82.6), strict=True))
+    at_chance = dict(zip(T.ROWS, (82.6, 82.4, 82.6, 78.6, 82.6), strict=True))
     for check in (E.check_c13, E.check_c15):
         r = check(outcomes(at_chance), SHORT)
         assert r.verdict is Verdict.NOT_REACHED and "below chance" in r.measured
@@ -105,7 +106,7 @@ def test_orderings_of_networks_still_at_chance_are_not_reached_in_a_short_run():
 
 def test_a_missing_row_is_named():
     with pytest.raises(ValueError, match="Sigmoid missing"):
-        E.check_c13(outcomes({r: 1.0 for r in E.ROWS[:-1]}), LONG)
+        E.check_c13(outcomes({r: 1.0 for r in T.ROWS[:-1]}), LONG)
 
 
 # ---- C14 -----------------------------------------------------------------------------------------
@@ -147,13 +148,13 @@ def test_c15_is_not_reached_on_gaps_inside_the_noise():
 
 # ---- C16 -----------------------------------------------------------------------------------------
 
-FINITE_PAPER = {d: E.PAPER_TABLE1[d] for d in E.FINITE}
+FINITE_PAPER = {d: T.PAPER_TABLE1[d] for d in T.FINITE}
 FINITE_LONG = 500_000
 # MNIST's differences are tenths of a point: on 10,000 examples they are noise. A column with the
 # paper's ordering made wide enough to be significant:
 WIDE = {
-    "mnist": dict(zip(E.ROWS, (3.0, 3.2, 3.4, 1.0, 8.0), strict=True)),
-    "cifar10": dict(zip(E.ROWS, (55.78, 53.8, 57.9, 50.0, 65.0), strict=True)),
+    "mnist": dict(zip(T.ROWS, (3.0, 3.2, 3.4, 1.0, 8.0), strict=True)),
+    "cifar10": dict(zip(T.ROWS, (55.78, 53.8, 57.9, 50.0, 65.0), strict=True)),
 }
 
 
@@ -236,7 +237,7 @@ def fake_table(final, seeds=(0, 1), n_test=1_000):
     rng = np.random.default_rng(1)
     return {
         (a, i): [
-            fake_run(a, i, s, [0.8, 0.5, final[E.row_label(a, i)] + 0.01 * s], n_test, rng=rng)
+            fake_run(a, i, s, [0.8, 0.5, final[row_label(a, i)] + 0.01 * s], n_test, rng=rng)
             for s in seeds
         ]
         for a, i in TABLE1
@@ -245,7 +246,7 @@ def fake_table(final, seeds=(0, 1), n_test=1_000):
 
 def test_column_averages_seeds_and_tests_against_the_best():
     final = {r: e / 100 for r, e in PAPER.items()}
-    c = E.column("shapeset", fake_table(final), "smoke")
+    c = T.column("shapeset", fake_table(final), "smoke")
     assert c.errors["Tanh"] == pytest.approx(27.65)  # (27.15 + 28.15) / 2
     # 271.5 and 281.5 wrong examples round to 271 and 282: sd of 27.1 and 28.2
     assert (c.lo["Tanh"], c.hi["Tanh"]) == pytest.approx((27.1, 28.2))
@@ -257,22 +258,22 @@ def test_column_averages_seeds_and_tests_against_the_best():
 
 
 def test_column_refuses_records_without_test_predictions():
-    runs = fake_table({r: 0.2 for r in E.ROWS}, seeds=(0,))
+    runs = fake_table({r: 0.2 for r in T.ROWS}, seeds=(0,))
     del runs[("tanh", "standard")][0].evals["test_pred"]
     with pytest.raises(MissingPredictions, match="test_pred.*predates"):
-        E.column("shapeset", runs, "smoke")
+        T.column("shapeset", runs, "smoke")
 
 
 def test_column_counts_a_diverged_seed_wrong_everywhere():
-    runs = fake_table({r: 0.2 for r in E.ROWS}, seeds=(0,))
+    runs = fake_table({r: 0.2 for r in T.ROWS}, seeds=(0,))
     runs[("tanh", "standard")].append(fake_run("tanh", "standard", 1, [0.8, 0.5], diverged=True))
-    c = E.column("shapeset", runs, "smoke")
+    c = T.column("shapeset", runs, "smoke")
     assert c.errors["Tanh"] == pytest.approx(60.0)
 
 
 def test_table1_markdown_sets_ours_beside_the_papers_and_says_what_is_absent():
-    c = E.column("shapeset", fake_table({r: e / 100 for r, e in PAPER.items()}), "smoke")
-    md = E.table1_markdown([c], missing={"mnist": "MNIST not found"}).data
+    c = T.column("shapeset", fake_table({r: e / 100 for r, e in PAPER.items()}), "smoke")
+    md = T.table1_markdown([c], missing={"mnist": "MNIST not found"}).data
     tanh = next(line for line in md.splitlines() if line.startswith("| Tanh |"))
     assert "27.15 / 27.65 ± 0.78 †" in tanh and "1.76 / — (files absent)" in tanh
     assert "70.58 / — (not public)" in tanh and "55.90 / — (not run)" in tanh
@@ -286,14 +287,14 @@ def test_selection_markdown_marks_the_chosen_rate_the_ties_and_how_sure():
 
     tied = choose((0.01, 0.1), {0.01: [0.30], 0.1: [0.305]}, n_valid=2_000)
     clear = choose((0.01, 0.1), {0.01: [0.30], 0.1: [math.inf]}, n_valid=2_000)
-    md = E.selection_markdown({"Tanh": tied, "Tanh N": clear}).data
+    md = T.selection_markdown({"Tanh": tied, "Tanh N": clear}).data
     tanh, tanh_n = md.splitlines()[2:]
     assert "≈ 30.00 ± 1.02" in tanh and "**30.50 ± 1.03**" in tanh and "within noise" in tanh
     assert "**30.00 ± 1.02**" in tanh_n and "diverged" in tanh_n and "clear" in tanh_n
 
 
 def test_sd_band_is_the_mean_alone_with_one_seed():
-    c = E.column("shapeset", fake_table({r: 0.2 for r in E.ROWS}, seeds=(0,)), "smoke")
+    c = T.column("shapeset", fake_table({r: 0.2 for r in T.ROWS}, seeds=(0,)), "smoke")
     lo, hi = c.sd_band()
     assert lo == c.errors == hi
 
@@ -305,7 +306,7 @@ def test_evaluate_gathers_the_profiles_runs(monkeypatch):
     monkeypatch.setattr(experiments, "table1_runs", lambda P: fake_table(final, (0, 1, 2), N))
     wide = {r: e / 100 for r, e in WIDE["mnist"].items()}
     monkeypatch.setattr(experiments, "finite_runs", lambda P, name: fake_table(wide, (0,), N))
-    monkeypatch.setattr(E, "missing_reason", lambda name: None if name == "mnist" else "absent")
+    monkeypatch.setattr(T, "missing_reason", lambda name: None if name == "mnist" else "absent")
     results = E.evaluate(PROFILES["smoke"])
     assert [r.id for r in results] == ["C13", "C14", "C15", "C16"]
     assert [r.verdict for r in results[:3]] == [Verdict.PASS, Verdict.PASS, Verdict.PASS]
@@ -316,7 +317,7 @@ def test_evaluate_gathers_the_profiles_runs(monkeypatch):
 
 def test_missing_reason_names_the_repository_folder_not_the_machines(monkeypatch, tmp_path):
     monkeypatch.setenv("GLOROT_DATA", str(tmp_path))
-    why = E.missing_reason("mnist")
+    why = T.missing_reason("mnist")
     assert str(tmp_path) not in why and "data/mnist" in why and "glorot data where mnist" in why
 
 
@@ -331,12 +332,12 @@ def test_seed_curves_are_every_seed_on_common_updates():
 
 
 def test_error_curves_draw_one_line_per_configuration_in_its_colour():
-    final = {r: 0.2 for r in E.ROWS}
-    runs = {E.row_label(a, i): rs for (a, i), rs in fake_table(final).items()}
+    final = {r: 0.2 for r in T.ROWS}
+    runs = {row_label(a, i): rs for (a, i), rs in fake_table(final).items()}
     fig = F.error_curves(runs, chance=E.SHAPESET_CHANCE)
     ax = fig.axes[0]
     means = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
-    assert [ln.get_label() for ln in means] == [*E.ROWS, "constant guess"]
+    assert [ln.get_label() for ln in means] == [*T.ROWS, "constant guess"]
     assert means[2].get_color() == F.CONFIG_COLORS["Tanh"] and means[2].get_linestyle() == "--"
     assert means[3].get_linestyle() == "-"
     assert means[0].get_ydata()[-1] == pytest.approx(20.5)
@@ -347,7 +348,7 @@ def test_error_curves_draw_one_line_per_configuration_in_its_colour():
 
 def test_table1_comparison_draws_paper_beside_ours():
     ours = {"shapeset": dict(PAPER), "fashion-mnist": dict(PAPER)}
-    fig = F.table1_comparison(ours, E.PAPER_TABLE1, titles=E.TITLES)
+    fig = F.table1_comparison(ours, T.PAPER_TABLE1, titles=T.TITLES)
     with_paper, stand_in = fig.axes
     heights = [p.get_height() for p in with_paper.patches]
     assert heights == pytest.approx([*PAPER.values(), *PAPER.values()])
@@ -364,7 +365,7 @@ def test_lr_selection_circles_the_chosen_rate():
 
 
 def test_error_curves_panels_draw_a_panel_per_data_set():
-    runs = {E.row_label(a, i): rs for (a, i), rs in fake_table({r: 0.3 for r in E.ROWS}).items()}
+    runs = {row_label(a, i): rs for (a, i), rs in fake_table({r: 0.3 for r in T.ROWS}).items()}
     fig = F.error_curves_panels({"MNIST": runs, "CIFAR-10": runs})
     assert [ax.get_title() for ax in fig.axes] == ["MNIST", "CIFAR-10"]
     assert all(len(ax.get_lines()) == 5 + 5 * 2 for ax in fig.axes)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from glorot.claims import Verdict
+from glorot.claims import distributions as D
 from glorot.claims import saturation as sat
 from glorot.probes import act_bins
 
@@ -34,8 +35,8 @@ def escaping_top(updates):
 
 def test_crossings_first_probe_at_or_above_threshold():
     p98 = np.array([[0.5, 0.2], [0.95, 0.3], [0.9, 0.99]])
-    assert sat.crossings([0, 10, 20], p98) == [10, 20]
-    assert sat.crossings([0, 10, 20], p98, threshold=0.999) == [None, None]
+    assert D.crossings([0, 10, 20], p98) == [10, 20]
+    assert D.crossings([0, 10, 20], p98, threshold=0.999) == [None, None]
 
 
 def test_checks_name_shape_errors():
@@ -204,11 +205,11 @@ CENTRED = histograms(RNG.normal(0, 0.3, 20_000))
 
 
 def test_fold_sums_mirror_bins_and_rejects_asymmetric_edges():
-    abs_edges, folded = sat.fold(SOFTSIGN_END, EDGES)
+    abs_edges, folded = D.fold(SOFTSIGN_END, EDGES)
     assert np.allclose(abs_edges, np.linspace(0, 1, 26))
     assert np.allclose(folded.sum(axis=1), SOFTSIGN_END.sum(axis=1))
     with pytest.raises(ValueError, match="symmetric about 0"):
-        sat.fold(SOFTSIGN_END, act_bins("sigmoid"))
+        D.fold(SOFTSIGN_END, act_bins("sigmoid"))
 
 
 def test_c5_passes_on_tanh_modes_at_0_and_1_and_softsign_knees():

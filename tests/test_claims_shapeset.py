@@ -10,7 +10,8 @@ import pytest
 from glorot import data, shapeset
 from glorot.claims import STATEMENTS, ClaimResult, Verdict
 from glorot.claims import shapeset as C
-from glorot.config import ConfigError
+from glorot.claims import shapeset_measure as M
+from glorot.config import PROFILES, ConfigError
 
 S_DEFAULT = shapeset.DEFAULT_OVERLAP
 
@@ -19,12 +20,12 @@ PASS, FAIL, NOT_REACHED = Verdict.PASS, Verdict.FAIL, Verdict.NOT_REACHED
 
 @pytest.fixture(scope="module")
 def stats():
-    return C.measure(4_000, seed=0)
+    return M.measure(4_000, seed=0)
 
 
 @pytest.fixture(scope="module")
 def chunk():
-    return C.stream_chunk(0, 0)
+    return M.stream_chunk(0, 0)
 
 
 def _replace(factors, **changes):
@@ -39,17 +40,17 @@ def test_measured_images_are_the_training_stream_of_the_seed():
     per_chunk = data.CHUNK // 10
     for c, start in ((0, 0), (1, per_chunk)):
         x, y = next(source.train_batches(batch=10, seed=3, start=start))
-        drawn = C.stream_chunk(3, c)
+        drawn = M.stream_chunk(3, c)
         assert np.array_equal(drawn.images[:10].reshape(10, -1), x.numpy())
         assert np.array_equal(drawn.labels[:10], y.numpy())
 
 
 def test_measure_is_deterministic_and_a_prefix_of_a_longer_measure(stats):
-    again = C.measure(2_500, seed=0)
+    again = M.measure(2_500, seed=0)
     assert np.array_equal(again.labels, stats.labels[:2_500])
     assert np.array_equal(again.geometry.overlap, stats.geometry.overlap[:2_500], equal_nan=True)
     assert np.array_equal(again.examples, stats.examples)
-    assert not np.array_equal(C.measure(2_500, seed=1).labels, again.labels)
+    assert not np.array_equal(M.measure(2_500, seed=1).labels, again.labels)
 
 
 def test_overlap_recomputed_from_the_factors_equals_the_generators_own(stats):
@@ -69,7 +70,7 @@ def test_overlap_recomputed_from_the_factors_equals_the_generators_own(stats):
 
 
 def test_pixel_statistics_match_the_images(chunk):
-    stats = C.measure(data.CHUNK, seed=0)
+    stats = M.measure(data.CHUNK, seed=0)
     x = chunk.images.astype(np.float64)
     assert np.allclose(stats.pixel_mean, x.mean(0)) and np.allclose(stats.pixel_std, x.std(0))
     assert stats.mean == pytest.approx(x.mean()) and stats.var == pytest.approx(x.var())
@@ -82,26 +83,26 @@ def test_pixel_statistics_match_the_images(chunk):
 
 
 def test_every_pixel_has_the_expected_mean_of_the_two_schemes(stats):
-    assert C.expected_pixel_mean("01") == pytest.approx((57 + 197.5) / 2 / 255)
-    assert C.expected_pixel_mean("pm1") == pytest.approx(
-        2 * C.expected_pixel_mean("01") - 1, abs=1e-6
+    assert M.expected_pixel_mean("01") == pytest.approx((57 + 197.5) / 2 / 255)
+    assert M.expected_pixel_mean("pm1") == pytest.approx(
+        2 * M.expected_pixel_mean("01") - 1, abs=1e-6
     )  # float32 pixel values
     # Each image's mean pixel has a std below 0.5: the average of 4,000 is within 0.01 of it.
-    assert abs(stats.mean - C.expected_pixel_mean("01")) < 0.01
-    assert np.abs(stats.pixel_mean - C.expected_pixel_mean("01")).max() < 5 * 0.5 / np.sqrt(4_000)
+    assert abs(stats.mean - M.expected_pixel_mean("01")) < 0.01
+    assert np.abs(stats.pixel_mean - M.expected_pixel_mean("01")).max() < 5 * 0.5 / np.sqrt(4_000)
 
 
 def test_examples_are_the_first_images_of_each_class(stats, chunk):
-    assert stats.examples.shape == (9, C.EXAMPLES_PER_CLASS, 32, 32)
+    assert stats.examples.shape == (9, M.EXAMPLES_PER_CLASS, 32, 32)
     for label, images in enumerate(stats.examples):
-        first = np.flatnonzero(chunk.labels == label)[: C.EXAMPLES_PER_CLASS]
+        first = np.flatnonzero(chunk.labels == label)[: M.EXAMPLES_PER_CLASS]
         assert np.array_equal(images, chunk.images[first])
 
 
 def test_rule_table_off_diagonal_is_the_generators_disagreement():
     n, seed = 3_000, 5
     exact, estimate = shapeset.candidate_pairs(n, np.random.default_rng(seed))
-    table = C.rule_table(exact, estimate)
+    table = M.rule_table(exact, estimate)
     assert table.sum() == pytest.approx(1.0)
     expected = shapeset.overlap_disagreement(n, np.random.default_rng(seed))
     assert table[0, 1] + table[1, 0] == pytest.approx(expected)
@@ -109,13 +110,13 @@ def test_rule_table_off_diagonal_is_the_generators_disagreement():
 
 def test_sample_sizes_per_profile_and_bad_arguments():
     assert C.n_images("smoke") < C.n_images("default") < C.n_images("paper")
-    assert set(C.N_IMAGES) == set(C.N_PAIRS)
+    assert C.n_pairs("smoke") < C.n_pairs("default") <= C.n_pairs("paper")
     with pytest.raises(ConfigError, match="unknown profile 'huge'; choose one of smoke"):
         C.n_images("huge")
     with pytest.raises(ConfigError, match="n must be an integer >= 1"):
-        C.measure(0)
+        M.measure(0)
     with pytest.raises(ConfigError, match="unknown pixel range 'x'; choose one of 01, pm1"):
-        C.measure(10, pixel_range="x")
+        M.measure(10, pixel_range="x")
 
 
 def test_law_text_states_the_law_and_the_constant_guess():
@@ -165,8 +166,8 @@ def test_margin_fails_on_an_object_moved_towards_the_border(chunk, shift):
     positions = factors["positions"].copy()
     positions[i, 0, 0] -= vertices[0, :, 0].min() - (1.0 - shift)  # leftmost vertex: 1 − shift
     moved = _replace(factors, positions=positions)
-    masks, margin = C.render_objects(moved)
-    geometry = C.object_geometry(masks, margin, C.overlap_estimates(moved))
+    masks, margin = M.render_objects(moved)
+    geometry = M.object_geometry(masks, margin, M.overlap_estimates(moved))
     assert margin[i, 0] == pytest.approx(1.0 - shift)
     assert C.check_margin(geometry.margin, geometry.border).verdict is FAIL
     if shift > 1.0:  # past the edge: it covers pixels of the outer column too
@@ -201,7 +202,7 @@ def test_overlap_limit_fails_on_a_second_object_drawn_on_the_first(chunk):
         value[i, 1] = value[i, 0]
         changes[key] = value
     copied = _replace(factors, **changes)
-    geometry = C.object_geometry(*C.render_objects(copied), C.overlap_estimates(copied))
+    geometry = M.object_geometry(*M.render_objects(copied), M.overlap_estimates(copied))
     # The estimate of a copy is not quite 1: it starts from the first's truncated centre.
     assert geometry.overlap[i] == 1.0 and geometry.estimate[i] > 0.99
     for rule in shapeset.OVERLAP_RULES:
@@ -219,14 +220,14 @@ def test_foreground_and_outline_of_hand_made_images():
     images[1, 4:8, 8:12] = 0.8
     images[2] = 0.6  # an object covering most of the image: the background is the rest
     images[2, :3] = 0.1
-    area, outline = C.foreground(images)
+    area, outline = M.foreground(images)
     assert area.tolist() == [35, 32, 3 * 32]
     # Outline: a background 4-neighbour. The squares' shared side is not outline: 32 − 2 × 6.
     assert outline.tolist() == [20, 20, 32]
 
 
 def test_foreground_is_the_objects_where_the_background_is_the_most_frequent_level(chunk):
-    area, outline = C.foreground(chunk.images)
+    area, outline = M.foreground(chunk.images)
     masks = shapeset.object_masks(chunk.factors)
     union = masks.any(axis=1)
     # Where the background is the most frequent level (almost always), the foreground is the
@@ -239,7 +240,7 @@ def test_foreground_is_the_objects_where_the_background_is_the_most_frequent_lev
 
 def test_class_means_and_size_deviations():
     labels = np.array([0, 0, 1, 8])
-    means = C.class_means(labels, np.array([1.0, 3.0, 5.0, 7.0]))
+    means = M.class_means(labels, np.array([1.0, 3.0, 5.0, 7.0]))
     assert means[[0, 1, 8]].tolist() == [2.0, 5.0, 7.0] and np.isnan(means[2])
     labels = np.arange(9)
     dev = C.size_deviations(labels, 1.1 * C.REFERENCE_AREA, C.REFERENCE_OUTLINE)
@@ -262,7 +263,7 @@ def test_object_size_holds_on_the_reference_figures_and_on_the_generator(stats):
     # The generator's objects: within a few standard errors of the reference on 4,000 images.
     dev = C.size_deviations(stats.labels, stats.area, stats.outline)
     for row, values in enumerate((stats.area, stats.outline)):
-        means = C.class_means(stats.labels, values)
+        means = M.class_means(stats.labels, values)
         sd = np.array([values[stats.labels == y].std() for y in range(9)])
         se = sd / np.sqrt(stats.counts) / means
         assert (np.abs(dev[row]) < 4 * se + C.SIZE_TOLERANCE / 2).all()
@@ -289,7 +290,7 @@ def test_object_size_not_reached_on_fewer_images_than_the_reference(stats):
 
 
 def test_compare_rules_on_images_drawn_with_each():
-    rules = C.compare_rules(3_000, seed=0)
+    rules = M.compare_rules(3_000, seed=0)
     assert list(rules) == list(shapeset.OVERLAP_RULES)
     est, exact = rules["estimate"], rules["exact"]
     assert est.rule == "estimate" and exact.rule == "exact"
@@ -297,9 +298,9 @@ def test_compare_rules_on_images_drawn_with_each():
     assert exact.rejections < est.rejections and exact.redrawn < est.redrawn
     assert exact.above_half == 0 and exact.first_covered > est.first_covered
     assert exact.second_area > est.second_area  # the estimate turns large second objects away
-    assert C.compare_rules(3_000, seed=0) == rules
+    assert M.compare_rules(3_000, seed=0) == rules
     with pytest.raises(ConfigError, match="n must be an integer >= 1"):
-        C.compare_rules(0)
+        M.compare_rules(0)
 
 
 # ---- results, statements, evaluate -------------------------------------------------------------
@@ -318,7 +319,9 @@ def test_every_check_has_a_statement_beside_the_papers(stats):
 
 
 def test_evaluate_computes_the_claims_of_a_profile(monkeypatch):
-    monkeypatch.setitem(C.N_IMAGES, "smoke", 3_000)
+    monkeypatch.setitem(
+        PROFILES, "smoke", dataclasses.replace(PROFILES["smoke"], shapeset_images=3_000)
+    )
     results = C.evaluate("smoke")
     assert [r.verdict for r in results] == [PASS] * 4 + [NOT_REACHED]  # S5 wants 40,000 images
     assert "3,000 images" in results[0].scale

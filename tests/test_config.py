@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glorot.config import ConfigError, get_profile, profile_from_env
+from glorot.config import PROFILES, ConfigError, get_profile, profile_from_env
 
 
 @pytest.mark.parametrize("env", ["smoke", "default", "paper"])
@@ -25,3 +25,25 @@ def test_without_environment(monkeypatch):
     monkeypatch.setenv("GLOROT_PROFILE", "huge")
     with pytest.raises(ConfigError, match="unknown profile 'huge' in environment variable"):
         get_profile()
+
+
+def test_per_profile_settings_are_fields_of_the_profile():
+    from glorot.claims import beyond, gradients
+    from glorot.claims import shapeset as claims_shapeset
+
+    expected = {
+        "smoke": (40_000, 10_000, 256, 64, 8, 2),
+        "default": (200_000, 100_000, 1000, 256, 32, 4),
+        "long": (1_000_000, 500_000, 1000, 256, 32, 10),
+        "paper": (1_000_000, 500_000, 1000, 256, 32, 10),
+    }
+    for name, values in expected.items():
+        P = PROFILES[name]
+        fields = ("shapeset_images", "overlap_pairs", "init_width")
+        fields += ("isometry_width", "isometry_depth", "isometry_examples")
+        assert tuple(getattr(P, f) for f in fields) == values
+        assert claims_shapeset.n_images(name) == P.shapeset_images == claims_shapeset.n_images(P)
+        assert claims_shapeset.n_pairs(name) == P.overlap_pairs
+        assert gradients.init_width(P) == P.init_width
+        assert beyond.ISOMETRY[name] == dict(width=values[3], depth=values[4], examples=values[5])
+    assert not hasattr(PROFILES["smoke"], "extra")

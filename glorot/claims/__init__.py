@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import enum
 import importlib
-import json
 import pkgutil
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 
 class Verdict(str, enum.Enum):
@@ -188,25 +186,3 @@ def judge(
     d = decide(conditions)
     measured = f"{measured}; {d.note}" if d.note else measured
     return ClaimResult(id_, criterion, measured, d.verdict, scale, figure)
-
-
-def save_results(results: list[ClaimResult], path: str | Path) -> None:
-    """Write claim results as JSON (atomically) so that the scorecard can gather them."""
-    from glorot.provenance import atomic_write_text
-
-    atomic_write_text(Path(path), json.dumps([r.to_dict() for r in results], indent=1))
-
-
-def load_results(path: str | Path) -> list[ClaimResult]:
-    raw = json.loads(Path(path).read_text())
-    return [
-        ClaimResult(
-            id=r["id"],
-            criterion=r["criterion"],
-            measured=r["measured"],
-            verdict=Verdict(r["verdict"]),
-            scale=r.get("scale", ""),
-            figure=r.get("figure", ""),
-        )
-        for r in raw
-    ]

@@ -22,8 +22,20 @@ from collections.abc import Mapping
 import numpy as np
 
 from glorot.claims import ClaimResult, Condition, Verdict, decide
+from glorot.claims.beyond_evidence import (  # noqa: F401  (chapter 08 reads these as claims.*)
+    AT_INIT,
+    ISOMETRY,
+    ISOMETRY_DEPTHS,
+    at_init,
+    init_config,
+    init_runs,
+    isometry_spectra,
+    meanfield_predictions,
+    paper_chi1,
+    table1_errors,
+)
 from glorot.claims.errors import LEARNED, SHAPESET_CHANCE
-from glorot.config import Profile, RunConfig, get_profile, model_label
+from glorot.config import Profile, get_profile, model_label
 from glorot.run import Run
 
 FIGURE = "08_beyond"
@@ -55,26 +67,6 @@ LEARNED_MARGIN = 2.0  # B4: points of test error above the best Table 1 model st
 LSUV_LEVEL = 0.10  # B5: every layer's activation scale within 10% of the layer below
 SAME_MEAN_SQ = 1.5  # B6: mean squared singular values within a factor 1.5 of each other
 SPREAD_FACTOR = 5.0  # B6: Gaussian relative variance of σ² at least 5x the orthogonal one
-
-# The at-init nets of B1-B3 and B5 (5 hidden layers) and the Jacobian study of B6, per profile:
-# smoke keeps B6 to 8 layers of 64 units on 2 examples.
-ISOMETRY = {
-    "smoke": dict(width=64, depth=8, examples=2),
-    "default": dict(width=256, depth=32, examples=4),
-    "long": dict(width=256, depth=32, examples=10),
-    "paper": dict(width=256, depth=32, examples=10),
-}
-ISOMETRY_DEPTHS = (1, 2, 4, 8, 16, 32)
-AT_INIT = (
-    ("tanh", "standard"),
-    ("tanh", "normalized"),
-    ("tanh", "orthogonal"),
-    ("tanh", "lsuv"),
-    ("relu", "normalized"),
-    ("relu", "he"),
-    ("relu", "orthogonal"),
-    ("relu", "lsuv"),
-)
 
 
 def _decided(ok: bool, reached: bool = True, settle: str = "") -> Verdict:
@@ -266,87 +258,6 @@ def check_b6(
     )
 
 
-# ---- from the store ------------------------------------------------------------------------------
-
-
-def init_config(
-    profile: Profile, activation: str, init: str, width: int | None = None
-) -> RunConfig:
-    """A 5-layer net at initialisation (0 updates), as in chapter 05: the tanh nets with the
-    paper's inits are the very runs of Figs. 6-8."""
-    from glorot.claims.gradients import init_width
-
-    return profile.config(
-        activation=activation,
-        init=init,
-        depth=5,
-        updates=0,
-        width=init_width(profile) if width is None else width,
-    )
-
-
-def init_runs(
-    profile: Profile, models=AT_INIT, width: int | None = None
-) -> dict[tuple[str, str], Run]:
-    """{(activation, init): Run} of the at-init nets, from the store."""
-    from glorot.store import run_many
-
-    cfgs = [init_config(profile, a, i, width) for a, i in models]
-    return dict(zip(models, run_many(cfgs, profile=profile.name), strict=True))
-
-
-def at_init(run: Run) -> dict[str, np.ndarray]:
-    """The probe statistics of a run at update 0, per layer."""
-    return {k: v[0] for k, v in run.probes.items() if k != "updates"}
-
-
-def meanfield_predictions(run: Run) -> dict[str, np.ndarray]:
-    """:func:`glorot.meanfield.forward` for the network of ``run``, from the second moment of its
-    own probe inputs."""
-    from glorot import meanfield, theory
-    from glorot.data import make_source
-
-    cfg = run.config
-    source = make_source(cfg)
-    x, _ = source.fixed("probe", cfg.n_probe)
-    sizes = theory.layer_sizes(source.n_inputs, cfg.width, cfg.depth, source.n_classes)
-    weight_var = meanfield.weight_variances(cfg.init, cfg.activation, sizes)
-    return meanfield.forward(cfg.activation, sizes, weight_var, float((x.double() ** 2).mean()))
-
-
-def paper_chi1(width: int = 1000) -> dict[str, float]:
-    """χ₁ of a square tanh layer under the paper's two inits."""
-    from glorot import meanfield
-
-    return {
-        init: float(meanfield.chi1("tanh", meanfield.init_sigma_w2(init, "tanh", width)))
-        for init in ("standard", "normalized")
-    }
-
-
-def isometry_spectra(profile: Profile, x) -> dict[str, dict[int, np.ndarray]]:
-    """{weights: {depth: singular values (E, width)}} of B6 at the profile's :data:`ISOMETRY`
-    scale, tanh at σ_w² = 1, the Jacobians taken at the first probe inputs ``x``."""
-    import torch
-
-    from glorot.isometry import WEIGHTS, jacobian_singular_values
-
-    spec = ISOMETRY.get(profile.name, ISOMETRY["default"])
-    depths = [d for d in ISOMETRY_DEPTHS if d <= spec["depth"]]
-    return {
-        kind: jacobian_singular_values(
-            x[: spec["examples"]],
-            kind,
-            "tanh",
-            spec["width"],
-            depths,
-            1.0,
-            torch.Generator().manual_seed(0),
-        )
-        for kind in WEIGHTS
-    }
-
-
 def checks(
     runs: Mapping[tuple[str, str], Run],
     relu: Run,
@@ -354,8 +265,9 @@ def checks(
     spectra: Mapping[str, Mapping[int, np.ndarray]],
     scale: str = "",
 ) -> list[ClaimResult]:
-    """B1-B6 from the at-init runs (:func:`init_runs`), the trained ReLU + He run, the Table 1
-    test errors (%) by row and the Jacobian spectra (:func:`isometry_spectra`)."""
+    """B1-B6 from the at-init runs (:func:`~glorot.claims.beyond_evidence.init_runs`), the trained
+    ReLU + He run, the Table 1 test errors (%) by row and the Jacobian spectra
+    (:func:`~glorot.claims.beyond_evidence.isometry_spectra`)."""
     from glorot.isometry import spectrum_summary
 
     at = {model: at_init(r) for model, r in runs.items()}
@@ -382,14 +294,6 @@ def checks(
             scale,
         ),
     ]
-
-
-def table1_errors(profile: Profile) -> dict[str, float]:
-    """Test error (%) of each Table 1 row at ``profile`` (mean over seeds), from the store."""
-    from glorot.claims.errors import column
-    from glorot.experiments import table1_runs
-
-    return column("shapeset", table1_runs(profile), profile.name).errors
 
 
 def evaluate(profile: Profile | str) -> list[ClaimResult]:

@@ -31,8 +31,6 @@ DIVERGED_SPREAD = 2.0  # C11: standard-init weight gradients differ by 2x or mor
 LEVEL_FACTOR = 2.0  # C11: the normalized init's spread is at most half the standard init's
 MIN_UPDATES = PAPER_EPOCH  # C11: the run must be at least one of Fig. 9's epochs long
 MIN_SEEDS = 3  # C11: seeds that must agree before a comparison of training runs is significant
-INIT_WIDTH = 1000  # the paper's width for the at-init figures ...
-SMOKE_INIT_WIDTH = 256  # ... except at smoke scale, where the Jacobian spectra must be cheap
 
 
 def _fmt(values) -> str:
@@ -284,10 +282,10 @@ def check_c11(
 
 
 def init_width(profile: Profile) -> int:
-    """Width of the at-init nets: the paper's 1000 units at every scale but smoke (256 units,
-    so that the Jacobian decompositions take a moment). Every ratio of C7-C10 is independent of the
-    width in the theory of §4.2, since n Var[W] is."""
-    return SMOKE_INIT_WIDTH if profile.name == "smoke" else INIT_WIDTH
+    """Width of the at-init nets (:attr:`Profile.init_width`): the paper's 1000 units at every
+    scale but smoke (256 units, so that the Jacobian decompositions take a moment). Every ratio of
+    C7-C10 is independent of the width in the theory of §4.2, since n Var[W] is."""
+    return profile.init_width
 
 
 def init_config(

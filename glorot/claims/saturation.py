@@ -14,14 +14,29 @@ both asymptotes on one scale; for a symmetric distribution it equals the 99th pe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from glorot.claims import ROUNDING, ClaimResult, Condition, judge, past
+from glorot.claims.distributions import (  # noqa: F401  (chapter 03 reads these as S.*)
+    CENTRE,
+    DIP,
+    KNEE,
+    OUTER,
+    OUTER_MASS,
+    P98,
+    SATURATED_P98,
+    as_arrays,
+    crossings,
+    crossings_text,
+    fold,
+    histogram_modes,
+    p98,
+    sign_asymmetry,
+)
 from glorot.config import PAPER_EPOCH, Profile, get_profile
-from glorot.probes import PERCENTILES, act_bins
+from glorot.probes import act_bins
 
 # C1: "drops to ≈0 early": below 0.1 by the end of the first two epochs of 20k updates (Fig. 2's
 # first markers; a public MNIST reproduction saw 0.03 within two epochs).
@@ -32,19 +47,10 @@ LOWER_MEAN = 0.5  # the lower layers' means "stay above 0.5"
 ESCAPE_UPDATES = 100 * PAPER_EPOCH
 # C3-C5, C12 are about long training: the length of the paper's runs (Fig. 2: ~140 epochs).
 LONG_UPDATES = 140 * PAPER_EPOCH
-# A tanh layer is saturated when its 98th percentile of |z| reaches 0.95: there tanh' = 1 - z²
-# = 0.0975, under a tenth of its value at 0, for the top 2% of the layer's activations.
-SATURATED_P98 = 0.95
 # "Together": the layers' 98th percentiles lie within 0.2 of one another at the end. At init with
 # the standard init they span about 0.4 (1000 units: 0.47 in layer 1 down to 0.04 in layer 5 for
 # softsign), because the init shrinks the activations from one layer to the next (eq. 5).
 TOGETHER_SPREAD = 0.2
-# C5, on the histogram folded onto |z|: the asymptotes are |z| > 0.9 (the saturation rule of
-# glorot.models), the centre is |z| < 0.1, the knees of softsign are 0.6 <= |z| <= 0.8.
-OUTER, CENTRE, KNEE = 0.9, 0.1, (0.6, 0.8)
-OUTER_MASS = 0.02  # the asymptotes hold at least 2% of the values (then p98 of |z| > 0.9)
-DIP = 2.0  # a mode stands at least twice as high as the lowest bin between 0.1 and 0.9
-P98 = PERCENTILES.index(98)  # column of the 98th percentile in act_pct / absact_pct
 
 
 def _late(ran: int, needed: int) -> dict:
@@ -62,18 +68,6 @@ def _fmt(values) -> str:
     return ", ".join(f"{v:.2f}" for v in np.asarray(values, dtype=float))
 
 
-def _as_arrays(updates, stat) -> tuple[np.ndarray, np.ndarray]:
-    updates, stat = np.asarray(updates), np.asarray(stat, dtype=float)
-    if stat.ndim != 2 or stat.shape[0] != updates.shape[0] or updates.ndim != 1:
-        raise ValueError(
-            f"expected updates (P,) and a per-layer statistic (P, L), got {updates.shape} and "
-            f"{stat.shape}; pass run.probes['updates'] and e.g. run.probes['act_mean']"
-        )
-    if updates.size == 0:
-        raise ValueError("the run has no probe point; it diverged before its first measurement")
-    return updates, stat
-
-
 def check_c1(updates, act_mean) -> ClaimResult:
     """C1 (Fig. 2): at the last probe within the first EARLY_UPDATES (or of the run, if shorter)
     the top layer's mean activation is below SATURATED_MEAN, every lower layer's mean is above
@@ -82,7 +76,7 @@ def check_c1(updates, act_mean) -> ClaimResult:
 
     ``act_mean`` (P, L) of a sigmoid network, first layer first.
     """
-    updates, act_mean = _as_arrays(updates, act_mean)
+    updates, act_mean = as_arrays(updates, act_mean)
     i = int(np.flatnonzero(updates <= EARLY_UPDATES)[-1])
     top, lower = act_mean[i, -1], act_mean[i, :-1]
     ordered = bool(np.all(np.diff(lower) > 0))
@@ -125,9 +119,9 @@ def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> C
     - the deeper network of ``deep_act_mean`` (depth 5) never escapes: its top layer's mean falls
       below SATURATED_MEAN and stays below it at every later probe.
     """
-    updates, act_mean = _as_arrays(updates, act_mean)
-    _, act_saturated = _as_arrays(updates, act_saturated)
-    deep_updates, deep_act_mean = _as_arrays(deep_updates, deep_act_mean)
+    updates, act_mean = as_arrays(updates, act_mean)
+    _, act_saturated = as_arrays(updates, act_saturated)
+    deep_updates, deep_act_mean = as_arrays(deep_updates, deep_act_mean)
     top, deep_top = act_mean[:, -1], deep_act_mean[:, -1]
     ran = min(int(updates[-1]), int(deep_updates[-1]))
     low = int(np.argmin(top))
@@ -171,20 +165,6 @@ def check_c2(updates, act_mean, act_saturated, deep_updates, deep_act_mean) -> C
     )
 
 
-def crossings(updates, p98, threshold: float = SATURATED_P98) -> list[int | None]:
-    """Per layer, the first probed update at which the 98th percentile of |z| reaches
-    ``threshold`` (None when it never does)."""
-    updates, p98 = _as_arrays(updates, p98)
-    hit = p98 >= threshold
-    return [int(updates[np.argmax(h)]) if h.any() else None for h in hit.T]
-
-
-def _crossings_text(times: Sequence[int | None]) -> str:
-    return ", ".join(
-        f"layer {i + 1} {'never' if t is None else f'at {t:,}'}" for i, t in enumerate(times)
-    )
-
-
 def check_c3(updates, p98) -> ClaimResult:
     """C3 (Fig. 3 top): tanh layers saturate one after another, layer 1 first.
 
@@ -193,7 +173,7 @@ def check_c3(updates, p98) -> ClaimResult:
     before it) or when all layers saturate at one probe; PASS when every layer has saturated in
     order (ties allowed: the probes are coarse); otherwise NOT_REACHED until LONG_UPDATES.
     """
-    updates, p98 = _as_arrays(updates, p98)
+    updates, p98 = as_arrays(updates, p98)
     times = crossings(updates, p98)
     done = [t for t in times if t is not None]
     prefix = all(t is not None for t in times[: len(done)])  # crossed layers are 1..k
@@ -216,10 +196,7 @@ def check_c3(updates, p98) -> ClaimResult:
             f"all at once (runs shorter than {LONG_UPDATES:,} updates that are in order so far: "
             "not reached)"
         ),
-        (
-            f"after {ran:,} updates: {_crossings_text(times)}; final 98th percentiles "
-            f"{_fmt(p98[-1])}"
-        ),
+        (f"after {ran:,} updates: {crossings_text(times)}; final 98th percentiles {_fmt(p98[-1])}"),
         conditions,
     )
 
@@ -233,7 +210,7 @@ def _like_softsign(claim: str, what: str, updates, p98, tanh_updates, tanh_p98) 
     - together: at the end the layers' 98th percentiles lie within TOGETHER_SPREAD of one another;
       a wider spread is NOT_REACHED until LONG_UPDATES.
     """
-    updates, p98 = _as_arrays(updates, p98)
+    updates, p98 = as_arrays(updates, p98)
     times = crossings(updates, p98)
     tanh_times = crossings(tanh_updates, tanh_p98)
     ran = int(updates[-1])
@@ -261,8 +238,8 @@ def _like_softsign(claim: str, what: str, updates, p98, tanh_updates, tanh_p98) 
         ),
         (
             f"after {ran:,} updates: final 98th percentiles {_fmt(p98[-1])} (spread {spread:.2f}); "
-            f"saturated layers: {_crossings_text(times)}; standard-init tanh: "
-            f"{_crossings_text(tanh_times)}"
+            f"saturated layers: {crossings_text(times)}; standard-init tanh: "
+            f"{crossings_text(tanh_times)}"
         ),
         conditions,
     )
@@ -278,44 +255,6 @@ def check_c12(updates, p98, tanh_updates, tanh_p98) -> ClaimResult:
     """C12 (Fig. 10): tanh with the normalized init (``p98`` (P, L)) behaves like softsign: the
     same criterion as C4, against the standard-init tanh run (``tanh_p98``)."""
     return _like_softsign("C12", "tanh, normalized init", updates, p98, tanh_updates, tanh_p98)
-
-
-def fold(hist, edges) -> tuple[np.ndarray, np.ndarray]:
-    """A histogram over z on edges symmetric about 0, folded onto |z|: (|z| edges, fractions).
-
-    ``hist`` (..., bins); the last axis is folded. The sign symmetry of tanh and softsign networks
-    makes the two halves mirror images, so folding loses nothing and pools their counts.
-    """
-    hist, edges = np.asarray(hist, dtype=float), np.asarray(edges, dtype=float)
-    n = hist.shape[-1]
-    if n % 2 or len(edges) != n + 1 or not np.allclose(edges, -edges[::-1]):
-        raise ValueError(
-            f"cannot fold a histogram of {n} bins on edges from {edges[0]} to {edges[-1]}: it "
-            "needs an even number of bins on edges symmetric about 0 (probes.act_bins of tanh "
-            "or softsign)"
-        )
-    half = n // 2
-    return edges[half:], hist[..., half:] + hist[..., :half][..., ::-1]
-
-
-def histogram_modes(hist, edges) -> dict:
-    """What C5 reads in an end-of-training histogram (L, bins) averaged over its layers and folded
-    onto |z|: mass at the asymptotes (|z| > OUTER) and the heights of the centre (|z| < CENTRE),
-    of the asymptotes and of the lowest bin between them; the |z| bin of the highest bin, and by
-    how much (relative) it stands above the runner-up (``mode_margin``)."""
-    abs_edges, f = fold(np.asarray(hist, dtype=float).mean(axis=0), edges)
-    centres = (abs_edges[:-1] + abs_edges[1:]) / 2
-    middle = (centres >= CENTRE) & (centres <= OUTER)
-    top = int(np.argmax(f))
-    runner_up = float(np.partition(f, -2)[-2]) if f.size > 1 else 0.0
-    return {
-        "mode_margin": float((f[top] - runner_up) / max(f[top], 1e-12)),
-        "outer_mass": float(f[centres > OUTER].sum()),
-        "centre": float(f[centres < CENTRE].max()),
-        "outer": float(f[centres > OUTER].max()),
-        "dip": float(f[middle].min()),
-        "mode": (float(abs_edges[top]), float(abs_edges[top + 1])),
-    }
 
 
 def check_c5(tanh_hist, tanh_updates: int, softsign_hist, softsign_updates: int, edges):
@@ -394,19 +333,6 @@ def scale(profile: Profile | str, runs) -> str:
         for r in runs
     ]
     return f"{name}: " + "; ".join(parts)
-
-
-def p98(run) -> np.ndarray:
-    """The 98th percentile of |z| of every layer at every probe (P, L)."""
-    return run.probes["absact_pct"][:, :, P98]
-
-
-def sign_asymmetry(act_pct) -> float:
-    """How far activations are from symmetric in sign, which the |z| reading of the 98th
-    percentile relies on: the largest |2nd + 98th percentile of z| over probes and layers of
-    ``act_pct`` (P, L, 5); 0 for a symmetric distribution, against percentiles of order 1."""
-    pct = np.asarray(act_pct, dtype=float)
-    return float(np.abs(pct[..., PERCENTILES.index(2)] + pct[..., P98]).max())
 
 
 def sigmoid_claims(run, deep, profile: Profile | str) -> list[ClaimResult]:

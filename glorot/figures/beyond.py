@@ -15,26 +15,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from glorot import registry
 from glorot.figures import MAX_WIDTH, layer_color, legend_outside
 from glorot.figures.errors import PAPER_COLOR, config_style, seed_curves
 from glorot.figures.saturation import short
+from glorot.markdown import table
 from glorot.run import Run
 
 SEQUENTIAL = "viridis_r"  # light (shallow) to dark (deep)
-INIT_STYLE = {
-    "standard": dict(color="#d55e00", marker="o", linestyle="--"),
-    "normalized": dict(color="#0173b2", marker="s", linestyle="-"),
-    "he": dict(color="#029e73", marker="^", linestyle="-"),
-    "orthogonal": dict(color="#cc78bc", marker="D", linestyle="-."),
-    "lsuv": dict(color="#ca9161", marker="v", linestyle=":"),
-}
-INIT_NAMES = {
-    "standard": "standard (eq. 1)",
-    "normalized": "normalized (eq. 16)",
-    "he": "He",
-    "orthogonal": "orthogonal",
-    "lsuv": "LSUV",
-}
+# Each init's line style and legend name, from glorot.registry.
+INIT_STYLE = {name: i.style for name, i in registry.INITS.items()}
+INIT_NAMES = {name: i.legend for name, i in registry.INITS.items()}
 FONT = 10  # points: 14 px at 100 dpi, legible at 800 px
 
 
@@ -217,12 +208,11 @@ def errors_beside(runs: Mapping[str, Sequence[Run]], *, chance: float | None = N
 def depth_table(depths: Sequence[int], columns: Mapping, *, fmt: str = ".3g") -> str:
     """A Markdown table with one row per depth: ``columns`` {header: values, one per depth}."""
     names = list(columns)
-    rows = ["| depth | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for i, depth in enumerate(depths):
-        rows.append(
-            f"| {depth} | " + " | ".join(format(float(columns[n][i]), fmt) for n in names) + " |"
-        )
-    return "\n".join(rows)
+    rows = (
+        [depth, *(format(float(columns[n][i]), fmt) for n in names)]
+        for i, depth in enumerate(depths)
+    )
+    return table(["depth", *names], rows)
 
 
 def training_health(runs: Mapping[str, Run]) -> Figure:

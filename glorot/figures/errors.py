@@ -15,15 +15,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from glorot.figures import legend_outside
+from glorot.registry import model_colours
 from glorot.run import Run
 
-CONFIG_COLORS: dict[str, str] = {
-    "Softsign": "#0173b2",
-    "Softsign N": "#56b4e9",
-    "Tanh": "#d55e00",
-    "Tanh N": "#de8f05",
-    "Sigmoid": "#029e73",
-}
+CONFIG_COLORS: dict[str, str] = model_colours()  # by Table 1 name, from glorot.registry
 PAPER_COLOR = "#949494"
 
 

@@ -14,12 +14,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from glorot import registry
 from glorot.figures import MAX_WIDTH, layer_color, legend_outside
+from glorot.markdown import table
 from glorot.theory import quarter_circle_pdf
 
 SURFACE_CMAP = "viridis"  # one colour map for both costs of Fig. 5
 COST_LABELS = {"nll": "cross-entropy  −log P(y|x)", "quadratic": "quadratic  ‖softmax − onehot‖²"}
-INIT_LABELS = {"standard": "standard init (eq. 1)", "normalized": "normalized init (eq. 16)"}
+INIT_LABELS = {
+    name: f"{registry.INITS[name].title} init ({registry.INITS[name].reference})"
+    for name in ("standard", "normalized")
+}
 # The two inits are told apart by two colours far apart on the layers' scale.
 INIT_COLORS = {"standard": layer_color(0), "normalized": layer_color(3)}
 NOT_MEASURED = "not measured"  # a table cell without a value (a layer whose Jacobian is not square)
@@ -34,11 +39,11 @@ def layer_table(columns: Mapping, *, fmt: str = ".3g") -> str:
     that is not finite (NaN: not measured, or not predicted) reads "not measured"."""
     names = list(columns)
     values = [np.asarray(columns[n], dtype=float) for n in names]
-    rows = ["| layer | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for i in range(len(values[0])):
-        cells = (format(v[i], fmt) if np.isfinite(v[i]) else NOT_MEASURED for v in values)
-        rows.append(f"| {i + 1} | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+    rows = (
+        [i + 1, *(format(v[i], fmt) if np.isfinite(v[i]) else NOT_MEASURED for v in values)]
+        for i in range(len(values[0]))
+    )
+    return table(["layer", *names], rows)
 
 
 def log_ticks(axis, lo: float, hi: float) -> None:
