@@ -17,17 +17,25 @@ from glorot.config import Profile, profile_from_env
 from glorot.markdown import cell, table
 
 
-def setup(profile: str = "default") -> Profile:
+def setup(profile: str = "long", show: bool = True) -> Profile:
     """The profile a chapter runs at: ``profile`` from its parameters cell unless the environment
     variable ``GLOROT_PROFILE`` overrides it (CI runs every chapter at ``smoke``). Also makes the
     kernel draw figures inline whatever ``MPLBACKEND`` it inherited, sets the book's plotting
-    theme and silences progress bars, whose output would fill the notebook."""
+    theme and silences progress bars, whose output would fill the notebook. With ``show``, the
+    cell displays the scale and the records the page is made from (:func:`glorot.published.note`)."""
     from glorot.figures import theme
 
     os.environ["GLOROT_QUIET"] = "1"
     draw_inline()
     theme()
-    return profile_from_env(profile)
+    chosen = profile_from_env(profile)
+    if show:
+        from IPython.display import display
+
+        from glorot.published import note
+
+        display(Markdown(note(chosen)))
+    return chosen
 
 
 def draw_inline() -> None:
@@ -85,3 +93,34 @@ def glue_claims(results: Sequence[ClaimResult], chapter: str, profile: Profile |
     for r in results:
         glue(f"{r.id}_verdict", str(r.verdict), display=False)
         glue(f"{r.id}_measured", r.measured, display=False)
+
+
+def show_source(*objects, docstring: bool = False) -> Markdown:
+    """The library's own lines that implement an equation, shown beside it: the source of each of
+    ``objects`` (functions, methods, classes) as read from the installed package, with its file
+    and line numbers, so that the page shows the code that ran, never a copy. The docstring is
+    left out unless ``docstring``."""
+    import ast
+    import inspect
+    import textwrap
+    from pathlib import Path
+
+    parts = []
+    for obj in objects:
+        lines, start = inspect.getsourcelines(obj)
+        code = textwrap.dedent("".join(lines))
+        if not docstring:
+            node = ast.parse(code).body[0]
+            first = node.body[0] if getattr(node, "body", None) else None
+            is_doc = isinstance(first, ast.Expr) and isinstance(
+                getattr(first, "value", None), ast.Constant
+            )
+            if is_doc and isinstance(first.value.value, str):
+                kept = code.splitlines(keepends=True)
+                code = "".join(kept[: first.lineno - 1] + kept[first.end_lineno :])
+        where = Path(inspect.getsourcefile(obj)).resolve()
+        package = Path(__file__).resolve().parent.parent
+        shown = where.relative_to(package) if where.is_relative_to(package) else where.name
+        end = start + len(lines) - 1
+        parts.append(f"`{shown}`, lines {start}–{end}:\n\n```python\n{code.rstrip()}\n```")
+    return Markdown("\n\n".join(parts))

@@ -316,3 +316,30 @@ def verify(
         )
         out.append(result)
     return out
+
+
+def note(profile: Profile) -> str:
+    """One paragraph for the top of a page: the scale it is made at, and the records it reads."""
+    where = folder(profile)
+    metas = []
+    for path in sorted(where.glob("*/meta.json")) if store.tiers() else ():
+        try:
+            metas.append(json.loads(path.read_text()).get("provenance", {}))
+        except (OSError, ValueError):
+            continue
+    scale = f"**Scale: {profile.name}**, {profile.description}."
+    if not metas:
+        return (
+            f"{scale} Its runs are read from the store's cache and computed where missing "
+            f"(no committed records in `results/{profile.name}/`)."
+        )
+    commits = sorted({str(m.get("git_commit", "unknown"))[:12] for m in metas})
+    devices = sorted({str(m.get("device", "unknown")) for m in metas})
+    hours = sum(float(m.get("wall_s") or 0.0) for m in metas) / 3600
+    torch_versions = sorted({str(m.get("torch", "unknown")) for m in metas})
+    return (
+        f"{scale} Its runs are read from the {len(metas)} records committed in "
+        f"`results/{profile.name}/` (checksums verified on reading; what they lack is computed "
+        f"here): {hours:.1f} hours of training in all, on {', '.join(devices)}, torch "
+        f"{', '.join(torch_versions)}, at commit {', '.join(commits)}."
+    )

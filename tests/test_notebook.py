@@ -111,3 +111,16 @@ def test_setup_draws_inline_in_a_kernel_started_with_mplbackend_agg(tmp_path, mo
     papermill.execute_notebook(source, str(out), kernel_name="python3", progress_bar=False)
     outputs = nbformat.read(out, as_version=4).cells[0].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_show_source_shows_the_library_lines_with_their_place_and_no_docstring():
+    import inspect
+
+    from glorot.models import normalized_bound
+
+    text = notebook.show_source(normalized_bound).data
+    lines, start = inspect.getsourcelines(normalized_bound)
+    assert f"`glorot/models.py`, lines {start}–{start + len(lines) - 1}:" in text
+    assert "return math.sqrt(6 / (fan_in + fan_out))" in text
+    assert "Eq. 16" not in text  # the docstring is left out
+    assert "Eq. 16" in notebook.show_source(normalized_bound, docstring=True).data
