@@ -343,3 +343,40 @@ def note(profile: Profile) -> str:
         f"here): {hours:.1f} hours of training in all, on {', '.join(devices)}, torch "
         f"{', '.join(torch_versions)}, at commit {', '.join(commits)}."
     )
+
+
+def speed_markdown(profile: Profile) -> str:
+    """A Markdown table of the runs the chapters read at ``profile``, as they were measured: per
+    model and length, how many runs, their training speed and their wall time, from each stored
+    record's provenance (runs stored nowhere are counted apart)."""
+    from glorot.markdown import table
+
+    planned, _ = plan_runs(profile)
+    groups: dict[tuple[str, int, int], list[dict]] = {}
+    absent = 0
+    for key, p in planned.items():
+        where = store.locate(key)
+        if where is None:
+            absent += 1
+            continue
+        try:
+            prov = json.loads((where / "meta.json").read_text()).get("provenance", {})
+        except (OSError, ValueError):
+            absent += 1
+            continue
+        groups.setdefault((p.config.label, p.config.width, p.config.updates), []).append(prov)
+    rows = []
+    for (label, width, updates), provs in sorted(
+        groups.items(), key=lambda kv: (-kv[0][2], kv[0][0], kv[0][1])
+    ):
+        speeds = [float(v["updates_per_s"]) for v in provs if v.get("updates_per_s")]
+        wall = sum(float(v.get("wall_s") or 0.0) for v in provs)
+        speed = f"{np.mean(speeds):,.0f}" if speeds and updates else "—"
+        rows.append(
+            [label, str(width), f"{updates:,}", str(len(provs)), speed, f"{wall / 60:,.1f}"]
+        )
+    head = ["network", "width", "updates", "runs", "updates/s (mean)", "minutes (all runs)"]
+    text = table(head, rows)
+    if absent:
+        text += f"\n\n{absent} of the runs are stored nowhere yet."
+    return text
