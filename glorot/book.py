@@ -4,9 +4,10 @@ The list of chapters lives in one place, ``_toc.yml``; the chapters of it that e
 are the ones executed. The book itself executes nothing (``execute_notebooks: "off"``): it renders
 the outputs that papermill stored.
 
-- The default profile executes the notebooks in place: the committed notebooks carry its outputs.
+- The published profile (``long``) executes the notebooks in place: the committed notebooks carry
+  its outputs, made from the committed records (:mod:`glorot.published`).
 - Another profile executes into a copy of the book under ``_build/<profile>/`` and builds it there,
-  so that committed notebooks never receive smoke or paper outputs.
+  so that committed notebooks never receive smoke, default or paper outputs.
 - A chapter whose stamp (a hash of its input cells, its parameters and the library's source) is
   the one stored in its executed notebook is up to date and not executed again.
 """

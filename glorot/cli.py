@@ -15,7 +15,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from glorot.config import (
     check_int,
     memory_limit,
 )
+from glorot.outputs import check_out, write_out
 
 SHAPESET_SUFFIXES = (".png", ".npz")
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
@@ -40,52 +40,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n")
-
-
-def _nearest_folder(path: Path) -> Path:
-    """The deepest existing ancestor of ``path``."""
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    return parent
-
-
-def check_out(path: Path, what: str = "--out") -> None:
-    """ConfigError unless a file can be written at ``path``; tried with a temporary file that is
-    removed at once, so a refused path leaves nothing behind."""
-    if path.is_dir():
-        raise ConfigError(f"{what} {path} is a folder; give a file name inside it")
-    parent = _nearest_folder(path)
-    if not parent.is_dir():
-        raise ConfigError(f"{what} {path}: {parent} is a file, not a folder; choose another path")
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as err:
-        raise ConfigError(
-            f"{what} {path}: cannot write in {parent} ({err.strerror or err}); choose another path"
-        ) from None
-
-
-def write_out(path: Path, data: bytes) -> None:
-    """Write ``data`` at ``path`` whole or not at all, creating its folders; on failure the
-    folders this call created go too."""
-    from glorot.provenance import atomic_write_bytes
-
-    created = []
-    folder = path.parent
-    while not folder.exists():
-        created.append(folder)
-        folder = folder.parent
-    try:
-        for folder in reversed(created):
-            folder.mkdir()
-        atomic_write_bytes(path, data)
-    except BaseException:
-        for folder in created:
-            if folder.exists() and not any(folder.iterdir()):
-                folder.rmdir()
-        raise
 
 
 def _book(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from glorot.checks import (  # noqa: F401  (the checks are imported from here ac
 )
 from glorot.environment import (  # noqa: F401
     ENVIRONMENT,
+    RECORDS_CHOICES,
     env_choice,
     env_flag,
     env_int,
@@ -349,5 +350,6 @@ def check_environment() -> None:
     env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile")
     env_int("GLOROT_THREADS", 1)
     env_int("GLOROT_WORKERS", 1)
+    env_choice("GLOROT_RECORDS", RECORDS_CHOICES, "setting")
     for name in ("GLOROT_CACHE", "GLOROT_DATA"):
         env_path(name)

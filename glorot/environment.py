@@ -11,13 +11,15 @@ from pathlib import Path
 from glorot.checks import ConfigError
 
 ENVIRONMENT = {
-    "GLOROT_PROFILE": "the profile when none is given: smoke, default or paper",
+    "GLOROT_PROFILE": "the profile when none is given: smoke, default, long or paper",
     "GLOROT_CACHE": "the folder of stored runs",
     "GLOROT_DATA": "the folder of the finite data sets",
     "GLOROT_THREADS": "torch threads per run, an integer >= 1",
     "GLOROT_WORKERS": "processes for independent runs, an integer >= 1",
     "GLOROT_QUIET": "1 to silence progress bars",
+    "GLOROT_RECORDS": "off to ignore the committed records of results/ (a recomputation)",
 }
+RECORDS_CHOICES = ("on", "off")
 
 
 def env_int(name: str, default: int, minimum: int = 1, maximum: int = 4096) -> int:

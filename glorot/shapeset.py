@@ -53,7 +53,6 @@ DARK_LEVELS = (0, 114)  # int(0.45·255): inclusive range of dark grey levels
 LIGHT_LEVELS = (140, 255)  # int(0.55·255)
 MAX_OVERLAP = 0.5  # a second object may cover at most half of the first (by the rule in force)
 MAX_REJECTIONS = 50  # after this many rejected candidates the image keeps one object
-SCHEME_NAMES = ("light objects on dark background", "dark objects on light background")
 
 LABEL_NAMES = (
     "triangle",

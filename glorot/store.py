@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from glorot.config import ConfigError, RunConfig, env_path
+from glorot.environment import RECORDS_CHOICES, env_choice
 from glorot.keylock import KeyLock, clean_debris
 from glorot.records import read, strict_json, write
 from glorot.records import strict as _strict
@@ -68,7 +69,7 @@ def records_root() -> Path:
 def tiers() -> list[Path]:
     """The read-only folders of committed records, ``results/<profile>/``, that :func:`load`
     reads before the cache; none when ``GLOROT_RECORDS=off``."""
-    if os.environ.get(RECORDS_ENV, "").strip().lower() in ("off", "0", "no"):
+    if env_choice(RECORDS_ENV, RECORDS_CHOICES, "setting") == "off":
         return []
     root = records_root()
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
