@@ -282,8 +282,8 @@ def verify(
     keys: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> list[Comparison]:
-    """Retrain ``keys`` (else the ``k`` cheapest committed records) from scratch, without the
-    store, and compare each with its committed record."""
+    """Retrain ``keys`` (else the ``k`` cheapest committed records that were trained) from
+    scratch, without the store, and compare each with its committed record."""
     from glorot.train import train
 
     found = audit(profile)
@@ -297,7 +297,10 @@ def verify(
     if not keys:
         if not isinstance(k, int) or k < 1:
             raise ConfigError(f"k must be an integer >= 1, got {k!r}")
-        keys = sorted(committed, key=lambda key: (committed[key].updates, key))[:k]
+        # the cheapest trained ones first; a net at initialization proves little
+        keys = sorted(
+            committed, key=lambda key: (committed[key].updates == 0, committed[key].updates, key)
+        )[:k]
     out = []
     for key in keys:
         cfg = committed[key]
