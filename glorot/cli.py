@@ -98,7 +98,9 @@ def _records(args: argparse.Namespace) -> int:
         print("\n".join(found.lines()))
         return 0
     check_int("-k", args.k, 1)
-    results = published.verify(profile, args.k, args.key)
+    from glorot.reproduce import verify
+
+    results = verify(profile, args.k, args.key)
     return 0 if all(r.verdict == "identical" for r in results) else 1
 
 

@@ -11,16 +11,14 @@ cache (:func:`glorot.store.tiers`), so a fresh clone renders the book from them 
   and what changed.
 - :func:`export` copies the planned runs from the cache into the folder, nothing else: no
   checkpoint, no run that no chapter reads.
-- :func:`verify` retrains chosen records from scratch and compares them, array by array, with the
-  committed ones.
+- :mod:`glorot.reproduce` retrains chosen records from scratch and compares them, array by
+  array, with the committed ones.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,6 +183,43 @@ def audit(profile: Profile) -> Audit:
     )
 
 
+MANIFEST = "manifest.json"  # beside the records: where and from what they were exported
+
+
+def cpu_model() -> str:
+    """The processor's name as the system reports it ('unknown' where it does not)."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _write_manifest(target: Path, profile: Profile) -> None:
+    import os
+    import platform
+
+    from glorot.provenance import atomic_write_text, git_commit
+
+    records = sorted(p.parent.name for p in target.glob("*/meta.json"))
+    manifest = {
+        "profile": profile.name,
+        "records": len(records),
+        "exported_on": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "system": platform.platform(),
+            "commit": git_commit(),
+        },
+        "keys": records,
+    }
+    atomic_write_text(target / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
 def size(path: Path) -> int:
     """Bytes of every file under ``path``."""
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
@@ -209,6 +244,7 @@ def export(profile: Profile, prune: bool = False, log: Callable[[str], None] = p
         for s in found.stale:
             shutil.rmtree(target / s.key)
             log(f"removed stale {s.key}: {s.run}")
+    _write_manifest(target, profile)
     total = size(target)
     if total > BUDGET_BYTES:
         raise ConfigError(
@@ -217,108 +253,6 @@ def export(profile: Profile, prune: bool = False, log: Callable[[str], None] = p
         )
     log(f"{target}: {total / 2**20:.1f} MiB")
     return audit(profile)
-
-
-# ---- re-verification -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A committed record against the same run retrained here."""
-
-    key: str
-    run: str
-    arrays: int  # arrays compared
-    identical: int  # of them bitwise equal
-    max_abs: float  # largest absolute difference over every float array
-    final_committed: float  # final test error (fraction)
-    final_again: float
-    predictions_agree: float  # fraction of test examples given the same class
-    seconds: float
-
-    @property
-    def verdict(self) -> str:
-        if self.identical == self.arrays:
-            return "identical"
-        gap = abs(self.final_committed - self.final_again)
-        return f"differs: test error {100 * gap:.2f} points apart, max |Δ| {self.max_abs:.2g}"
-
-
-def compare(committed: Run, again: Run, seconds: float = math.nan) -> Comparison:
-    """Array by array: how far ``again`` is from ``committed`` (timings aside)."""
-    pairs = [(committed.probes, again.probes), (committed.evals, again.evals)]
-    n = same = 0
-    worst = 0.0
-    for a, b in pairs:
-        for name in sorted(set(a) | set(b)):
-            n += 1
-            x, y = a.get(name), b.get(name)
-            if x is None or y is None or x.shape != y.shape:
-                worst = math.inf
-                continue
-            if np.array_equal(x, y, equal_nan=True):
-                same += 1
-                continue
-            d = np.abs(x.astype(np.float64) - y.astype(np.float64))
-            worst = max(worst, float(np.nanmax(d)) if np.isfinite(d).any() else math.inf)
-    pred_a, pred_b = committed.evals.get("test_pred"), again.evals.get("test_pred")
-    agree = float(np.mean(pred_a == pred_b)) if pred_a is not None and pred_b is not None else 0.0
-    return Comparison(
-        key=committed.key,
-        run=describe(committed.config),
-        arrays=n,
-        identical=same,
-        max_abs=worst,
-        final_committed=committed.final["test_error"],
-        final_again=again.final["test_error"],
-        predictions_agree=agree,
-        seconds=seconds,
-    )
-
-
-def verify(
-    profile: Profile,
-    k: int = 1,
-    keys: Sequence[str] = (),
-    log: Callable[[str], None] = print,
-) -> list[Comparison]:
-    """Retrain ``keys`` (else the ``k`` cheapest committed records that were trained) from
-    scratch, without the store, and compare each with its committed record."""
-    from glorot.train import train
-
-    found = audit(profile)
-    committed = {key: found.planned[key].config for key in found.committed}
-    unknown = [key for key in keys if key not in committed]
-    if unknown:
-        raise ConfigError(
-            f"no committed record of {', '.join(unknown)} at {profile.name} scale; "
-            f"`glorot records check --profile {profile.name}` lists them"
-        )
-    if not keys:
-        if not isinstance(k, int) or k < 1:
-            raise ConfigError(f"k must be an integer >= 1, got {k!r}")
-        # the cheapest trained ones first; a net at initialization proves little
-        keys = sorted(
-            committed, key=lambda key: (committed[key].updates == 0, committed[key].updates, key)
-        )[:k]
-    out = []
-    for key in keys:
-        cfg = committed[key]
-        stored = read(folder(profile) / key, cfg)
-        if not isinstance(stored, Run):
-            raise ConfigError(f"the committed record {key} does not verify: {stored}")
-        log(f"retraining {key} ({describe(cfg)})")
-        start = time.perf_counter()
-        again = train(cfg, profile=profile.name)  # from scratch: no store, no checkpoint
-        result = compare(stored, again, time.perf_counter() - start)
-        log(
-            f"  {result.verdict}; {result.identical} of {result.arrays} arrays bitwise equal; "
-            f"final test error {100 * result.final_committed:.2f} % committed, "
-            f"{100 * result.final_again:.2f} % again; {100 * result.predictions_agree:.2f} % of "
-            f"test predictions agree ({result.seconds:.0f} s)"
-        )
-        out.append(result)
-    return out
 
 
 def note(profile: Profile) -> str:

@@ -12,9 +12,9 @@ import pytest
 from test_train import assert_same_run, tiny
 
 import glorot.store as store
-from glorot import lineage, plan, published
+from glorot import lineage, plan, published, reproduce
 from glorot.book import PUBLISHED
-from glorot.config import get_profile
+from glorot.config import ConfigError, get_profile
 from glorot.records import read
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +50,9 @@ def test_exported_records_are_read_before_the_cache(tier, counted):
     assert len(counted) == 2  # nothing was trained again
     # committed records are compressed and carry no checkpoint
     names = {p.name for p in (tier / "smoke").rglob("*") if p.is_file()}
-    assert names == {"record.npz", "meta.json"}
+    assert names == {"record.npz", "meta.json", published.MANIFEST}
+    manifest = json.loads((tier / "smoke" / published.MANIFEST).read_text())
+    assert manifest["keys"] == sorted(r.key for r in first) and manifest["exported_on"]["cpu"]
 
 
 def test_records_off_ignores_the_committed_tier(tier, counted, monkeypatch):
@@ -107,7 +109,7 @@ def test_verify_retrains_and_compares(tier, counted):
     store.run_many(runs)
     published.export(SMOKE, log=lambda line: None)
     lines = []
-    (result,) = published.verify(SMOKE, k=1, log=lines.append)
+    (result,) = reproduce.verify(SMOKE, k=1, log=lines.append)
     assert result.key == tiny(seed=1, updates=40).key  # the cheapest
     assert result.verdict == "identical" and result.identical == result.arrays > 0
     assert result.predictions_agree == 1.0 and "identical" in lines[-1]
@@ -115,14 +117,14 @@ def test_verify_retrains_and_compares(tier, counted):
 
 def test_compare_says_how_far_two_runs_are(tier, counted):
     a, b = store.run_many([tiny(seed=0), tiny(seed=0, lr=0.06)])
-    result = published.compare(a, b)
+    result = reproduce.compare(a, b)
     assert result.identical < result.arrays and result.verdict.startswith("differs")
     assert result.max_abs > 0
 
 
 def test_verify_refuses_an_unknown_key(tier):
-    with pytest.raises(published.ConfigError, match="no committed record of nope"):
-        published.verify(SMOKE, keys=["nope"])
+    with pytest.raises(ConfigError, match="no committed record of nope"):
+        reproduce.verify(SMOKE, keys=["nope"])
 
 
 def test_the_committed_records_are_complete_small_and_read_without_training(monkeypatch):

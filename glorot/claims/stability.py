@@ -103,7 +103,7 @@ def changed(table: dict[str, list[Verdict]]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m glorot.claims.stability", description=__doc__)
-    parser.add_argument("--profile", default="smoke", help="smoke, default or paper")
+    parser.add_argument("--profile", default="smoke", help="smoke, default, long or paper")
     parser.add_argument("--rel", type=float, default=REL, help="relative size of the perturbation")
     parser.add_argument("--topics", nargs="*", default=list(TOPICS), choices=TOPICS)
     args = parser.parse_args(argv)
