@@ -14,6 +14,7 @@ import pytest
 
 import glorot.cli
 import glorot.config
+import glorot.records
 import glorot.store
 from glorot.cli import main
 
@@ -230,7 +231,7 @@ def test_disk_full_is_one_line_and_leaves_no_record(sandbox, monkeypatch, capsys
     def full(path, data):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(glorot.store, "_write_file", full)
+    monkeypatch.setattr(glorot.records, "_write_file", full)
     argv = T + ["--updates", "0", "--width", "8", "--depth", "1", "--json"]
     assert "no space left" in refused(argv, capsys)
     runs = sandbox / "cache" / "runs"
