@@ -380,7 +380,7 @@ def test_learning_rates_of_all_models_are_selected_in_one_sweep(monkeypatch):
 
     calls = []
 
-    def fake_run_many(cfgs, workers=1, progress=False, profile=None, stage="runs"):
+    def fake_run_many(cfgs, workers=1, progress=False, profile=None, stage="runs", force=False):
         calls.append(len(cfgs))
         # validation error lowest at lr 0.2 for tanh, at 0.05 for the others; sigmoid at 0.05
         # diverges
