@@ -54,21 +54,6 @@ def _meta_text(meta: dict) -> str:
     return json.dumps(meta, indent=1, sort_keys=True, allow_nan=False)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _meta_digest(meta: dict) -> str:
-    """sha256 of meta.json's content without its own checksum."""
-    rest = {k: v for k, v in meta.items() if k != "meta_sha256"}
-    return _sha256(json.dumps(rest, sort_keys=True, allow_nan=False).encode())
-
-
-def _meta_text(meta: dict) -> str:
-    """The one form in which meta.json is written (and compared when read)."""
-    return json.dumps(meta, indent=1, sort_keys=True, allow_nan=False)
-
-
 def _write_file(path: Path, data: bytes) -> None:
     """A file of a record in its temporary folder, flushed to disk."""
     with open(path, "xb") as f:
