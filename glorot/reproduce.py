@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glorot.config import ConfigError, Profile
+from glorot.config import ConfigError, Profile, check_int
 from glorot.published import audit, describe, folder
 from glorot.records import read
 from glorot.run import Run
@@ -89,8 +89,7 @@ def verify(
             f"`glorot records check --profile {profile.name}` lists them"
         )
     if not keys:
-        if not isinstance(k, int) or k < 1:
-            raise ConfigError(f"k must be an integer >= 1, got {k!r}")
+        check_int("k", k, 1)
         # the cheapest trained ones first; a net at initialization proves little
         keys = sorted(
             committed, key=lambda key: (committed[key].updates == 0, committed[key].updates, key)
