@@ -253,24 +253,29 @@ def main_run(
     return _read([load_or_run(cfg, progress=progress, profile=profile.name)])[0]
 
 
-def table1_runs(
-    profile: Profile, seeds: tuple[int, ...] | None = None, progress: bool = False, **overrides
+def model_runs(
+    profile: Profile,
+    models: tuple[tuple[str, str], ...],
+    seeds: tuple[int, ...] | None = None,
+    progress: bool = False,
+    **overrides,
 ) -> dict[tuple[str, str], list[Run]]:
-    """Every row of Table 1 at this scale: {(activation, init): [run per seed]}.
+    """The depth-5 main runs of ``models`` at this scale, every seed of the profile unless
+    ``seeds`` says otherwise: {(activation, init): [run per seed]}.
 
-    The selection runs of all five models form one sweep and the main runs another, so each is
+    The selection runs of all the models form one sweep and the main runs another, so each is
     computed once and, with GLOROT_WORKERS > 1, in parallel.
     """
     seeds = profile.seeds if seeds is None else seeds
     if "lr" in overrides:
-        lrs = {model: overrides["lr"] for model in TABLE1}
+        lrs = {model: overrides["lr"] for model in models}
     else:
-        selections = select_lrs(profile, TABLE1, progress=progress, **overrides)
+        selections = select_lrs(profile, models, progress=progress, **overrides)
         lrs = {model: selection.lr for model, selection in selections.items()}
     rest = {k: v for k, v in overrides.items() if k != "lr"}
     cfgs = [
         main_config(profile, act, init, lrs[(act, init)], seed=seed, **rest)
-        for act, init in TABLE1
+        for act, init in models
         for seed in seeds
     ]
     runs = iter(
@@ -280,7 +285,15 @@ def table1_runs(
             )
         )
     )
-    return {(act, init): [next(runs) for _ in seeds] for act, init in TABLE1}
+    return {(act, init): [next(runs) for _ in seeds] for act, init in models}
+
+
+def table1_runs(
+    profile: Profile, seeds: tuple[int, ...] | None = None, progress: bool = False, **overrides
+) -> dict[tuple[str, str], list[Run]]:
+    """Every row of Table 1 at this scale: {(activation, init): [run per seed]}
+    (:func:`model_runs` of :data:`TABLE1`)."""
+    return model_runs(profile, TABLE1, seeds, progress, **overrides)
 
 
 FINITE_LR = ("shapeset", "select")  # where a finite-set run's learning rate comes from

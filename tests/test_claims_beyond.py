@@ -2,6 +2,7 @@
 any network has learned."""
 
 import numpy as np
+import pytest
 
 from glorot.claims import Verdict, beyond
 
@@ -30,11 +31,33 @@ def test_b3():
     assert beyond.check_b3(xavier, xavier).verdict == NO
 
 
-def test_b4():
-    table = {"Tanh N": 20.0, "Sigmoid": 80.0}
-    assert beyond.check_b4(21.0, table, 40_000).verdict == OK
-    assert beyond.check_b4(30.0, table, 40_000).verdict == NO
-    assert beyond.check_b4(82.0, {"Tanh N": 81.0}, 400).verdict == NR
+def _outcomes(n: int, rate: float, seed: int, seeds: int = 3) -> np.ndarray:
+    """(seeds, n) misclassifications, each example wrong with probability ``rate``."""
+    return np.random.default_rng(seed).random((seeds, n)) < rate
+
+
+def test_b4_pass_fail_and_not_reached_by_paired_intervals():
+    relu = beyond.RELU_LABEL
+    tanh_n = _outcomes(2_000, 0.20, 1)
+    table = {"Tanh N": tanh_n, "Sigmoid": _outcomes(2_000, 0.80, 2)}
+    # ReLU wrong where Tanh N is, and on 1 % more: 1 point behind, well inside the 2-point margin.
+    close = tanh_n | _outcomes(2_000, 0.01, 3)
+    assert beyond.check_b4({relu: close, **table}, 40_000).verdict == OK
+    # 10 points behind the best, on the same examples: significantly outside the margin.
+    far = tanh_n | _outcomes(2_000, 0.125, 4)
+    result = beyond.check_b4({relu: far, **table}, 40_000)
+    assert result.verdict == NO and "McNemar" in result.measured
+    # 2 points behind on independent errors over 300 examples: the interval straddles the margin.
+    small = {"Tanh N": _outcomes(300, 0.20, 5), relu: _outcomes(300, 0.22, 6)}
+    assert beyond.check_b4(small, 40_000).verdict == NR
+    # Every network at chance: an ordering says nothing, even one far outside the margin.
+    chance = {"Tanh N": _outcomes(2_000, 0.80, 7), relu: _outcomes(2_000, 0.83, 8) | tanh_n}
+    assert beyond.check_b4(chance, 400).verdict == NR
+
+
+def test_b4_needs_relu_and_a_table1_row():
+    with pytest.raises(ValueError, match="ReLU He"):
+        beyond.check_b4({"Tanh N": _outcomes(10, 0.2, 0)}, 400)
 
 
 def test_b5():

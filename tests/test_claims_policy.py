@@ -8,7 +8,16 @@ import functools
 import numpy as np
 import pytest
 
-from glorot.claims import ROUNDING, Condition, Verdict, decide, past, stability
+from glorot.claims import (
+    ROUNDING,
+    ClaimResult,
+    Condition,
+    Verdict,
+    decide,
+    over_seeds,
+    past,
+    stability,
+)
 from glorot.claims import gradients as G
 from glorot.claims import saturation as S
 from glorot.config import RunConfig
@@ -177,3 +186,54 @@ def test_compare_reports_a_claim_whose_verdict_moved():
 def test_stability_command_refuses_an_unknown_profile(capsys):
     assert stability.main(["--profile", "huge"]) == 2
     assert "unknown profile 'huge'" in capsys.readouterr().err
+
+
+def _result(verdict):
+    return ClaimResult("C4", "criterion", "measured", verdict)
+
+
+@pytest.mark.parametrize(
+    "verdicts, comparison, expected",
+    [
+        ((Verdict.PASS,) * 3, True, Verdict.PASS),
+        ((Verdict.FAIL,) * 3, True, Verdict.FAIL),
+        ((Verdict.NOT_REACHED,) * 3, True, Verdict.NOT_REACHED),
+        ((Verdict.PASS, Verdict.FAIL, Verdict.PASS), True, Verdict.NOT_REACHED),
+        ((Verdict.FAIL, Verdict.NOT_REACHED, Verdict.FAIL), False, Verdict.NOT_REACHED),
+        ((Verdict.PASS, Verdict.PASS), True, Verdict.NOT_REACHED),  # a comparison on 2 seeds
+        ((Verdict.PASS, Verdict.PASS), False, Verdict.PASS),
+        ((Verdict.FAIL,), False, Verdict.FAIL),  # one seed of a claim about one model
+        ((Verdict.PASS,), True, Verdict.NOT_REACHED),
+    ],
+)
+def test_over_seeds_gives_a_verdict_only_where_every_seed_agrees(verdicts, comparison, expected):
+    seeds = list(range(len(verdicts)))
+    combined = over_seeds([_result(v) for v in verdicts], seeds, comparison)
+    assert combined.verdict == expected
+    if len(verdicts) > 1:
+        assert "per seed: seed 0" in combined.measured
+    if expected == Verdict.NOT_REACHED and len(set(verdicts)) > 1:
+        assert "seeds that agree" in combined.measured
+
+
+def test_over_seeds_wants_one_result_per_seed():
+    with pytest.raises(ValueError, match="one per seed"):
+        over_seeds([_result(Verdict.PASS)], [0, 1], comparison=True)
+
+
+def test_saturation_claims_are_judged_on_every_seed():
+    """C4 and C12 on three seeds of tiny runs: one verdict per claim, which says every seed's."""
+    seeds = (0, 1, 2)
+    tanh, softsign, tanh_n = (
+        [tiny(act, init, seed) for seed in seeds]
+        for act, init in (("tanh", "standard"), ("softsign", "standard"), ("tanh", "normalized"))
+    )
+    results = {r.id: r for r in S.tanh_softsign_claims(tanh, softsign, tanh_n, "test")}
+    one = {r.id: r for r in S.tanh_softsign_claims(tanh[0], softsign[0], tanh_n[0], "test")}
+    for claim in ("C3", "C4", "C5", "C12"):
+        assert "per seed: seed 0" in results[claim].measured
+        assert "seeds [0, 1, 2]" in results[claim].scale
+        if claim in S.COMPARISONS:  # one seed cannot carry a comparison
+            assert one[claim].verdict == Verdict.NOT_REACHED
+    with pytest.raises(ValueError, match="numbers of seeds"):
+        S.tanh_softsign_claims(tanh, softsign[:2], tanh_n, "test")

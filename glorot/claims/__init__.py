@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import importlib
 import pkgutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 
@@ -110,6 +110,9 @@ POLICY = (
     "condition's opposite is significant in a run that could refute it; otherwise not reached at "
     "this scale, with what would settle it"
 )
+# Seeds that must agree before a comparison of trained models counts: the seed-to-seed spread is the
+# noise of a measurement on one training run.
+MIN_SEEDS = 3
 # A measurement within this relative distance of its threshold is not told from it: rounding (one
 # thread or two, another CPU) moves the stored statistics by about 1e-4 relative, ten times less.
 ROUNDING = 1e-3
@@ -186,3 +189,32 @@ def judge(
     d = decide(conditions)
     measured = f"{measured}; {d.note}" if d.note else measured
     return ClaimResult(id_, criterion, measured, d.verdict, scale, figure)
+
+
+def over_seeds(
+    results: Sequence[ClaimResult], seeds: Sequence[int], comparison: bool
+) -> ClaimResult:
+    """One claim judged on the runs of each seed (``results[k]`` on seed ``seeds[k]``), as one
+    verdict under the same policy: a verdict holds across seeds only when every seed gives it, and,
+    for a claim that ``comparison``s models, only on at least :data:`MIN_SEEDS` seeds; otherwise
+    the claim is not reached, and the seeds that would settle it are named. The measured text is
+    the first seed's, followed by every seed's verdict."""
+    results, seeds = list(results), list(seeds)
+    if not results or len(results) != len(seeds):
+        raise ValueError(f"{len(results)} results for {len(seeds)} seeds: give one per seed")
+    first = results[0]
+    if len(results) == 1 and not comparison:
+        return first
+    verdicts = [r.verdict for r in results]
+    agree = len(set(verdicts)) == 1
+    enough = not comparison or len(results) >= MIN_SEEDS
+    verdict = verdicts[0] if agree and enough else Verdict.NOT_REACHED
+    per_seed = ", ".join(f"seed {s} {v.value}" for s, v in zip(seeds, verdicts, strict=True))
+    measured = f"seed {seeds[0]}: {first.measured}; per seed: {per_seed}"
+    if not agree:
+        measured += "; to settle: seeds that agree"
+    elif not enough:
+        measured += f"; to settle: ≥ {MIN_SEEDS} seeds that agree"
+    least = f" on ≥ {MIN_SEEDS} seeds" if comparison else ""
+    criterion = f"{first.criterion}; the same verdict on every seed{least}"
+    return ClaimResult(first.id, criterion, measured, verdict, first.scale, first.figure)

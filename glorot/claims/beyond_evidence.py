@@ -111,3 +111,12 @@ def table1_errors(profile: Profile) -> dict[str, float]:
     from glorot.experiments import table1_runs
 
     return column("shapeset", table1_runs(profile), profile.name).errors
+
+
+def trained_outcomes(profile: Profile):
+    """Table 1's column on Shapeset at ``profile`` with ReLU + He added as a row, every seed of the
+    profile (:class:`glorot.claims.table1.Column`): the per-example test outcomes of B4."""
+    from glorot.claims.table1 import column
+    from glorot.experiments import TABLE1, model_runs
+
+    return column("shapeset", model_runs(profile, (*TABLE1, ("relu", "he"))), profile.name)

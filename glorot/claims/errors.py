@@ -70,7 +70,7 @@ def _missing_rows(outcomes: Mapping[str, np.ndarray]) -> None:
         )
 
 
-def _fmt(outcomes: Mapping[str, np.ndarray]) -> str:
+def errors_text(outcomes: Mapping[str, np.ndarray]) -> str:
     """Each model's test error (%): mean ± sd over seeds when there are several."""
     parts = []
     for r, w in outcomes.items():
@@ -80,7 +80,7 @@ def _fmt(outcomes: Mapping[str, np.ndarray]) -> str:
     return ", ".join(parts)
 
 
-def _seeds(outcomes: Mapping[str, np.ndarray]) -> str:
+def seeds_text(outcomes: Mapping[str, np.ndarray]) -> str:
     first = np.atleast_2d(next(iter(outcomes.values())))
     s, n = first.shape
     return f"{s} seed{'s' * (s > 1)} × {n:,} test examples"
@@ -91,7 +91,7 @@ def _seeds(outcomes: Mapping[str, np.ndarray]) -> str:
 Spec = tuple[str, Callable[[Mapping[str, Any]], Any], float, bool]
 
 
-def _judged(
+def judged(
     resamples: Resamples, specs: Sequence[Spec], refutable: bool, settle: str
 ) -> tuple[list[Condition], list[str]]:
     """Each spec as a :class:`~glorot.claims.Condition` judged by its paired-bootstrap interval
@@ -134,7 +134,7 @@ def _settle(updates: int, paper_updates: int = PAPER_UPDATES) -> str:
     return f"{more}, or runs of ≥ {REACHED_FRACTION * paper_updates:,.0f} updates"
 
 
-def _interval_note() -> str:
+def interval_note() -> str:
     return (
         f"bracketed: {1 - PAPER_ALPHA:.1%} paired-bootstrap interval over test examples, seeds "
         "pooled (glorot.stats)"
@@ -183,16 +183,16 @@ def check_c13(
         ),
         _learned_spec(chance),
     ]
-    conditions, texts = _judged(R, specs, _long_enough(updates), _settle(updates))
+    conditions, texts = judged(R, specs, _long_enough(updates), _settle(updates))
     tests = [mcnemar(outcomes[r], outcomes["Tanh"]) for r in ("Softsign", "Softsign N")]
     return judge(
         "C13",
         "; ".join(s[0] for s in specs) + " (test error, points of %), each significant at "
         f"p < {PAPER_ALPHA} (paired bootstrap over test examples); runs shorter than "
         f"{REACHED_FRACTION:.0%} of the paper's cannot refute it",
-        measured=f"{_fmt(outcomes)} ({_seeds(outcomes)}) after {updates:,} updates; "
+        measured=f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; "
         + "; ".join(texts)
-        + f"; softsigns vs Tanh: {tests[0].text}, {tests[1].text}; {_interval_note()}",
+        + f"; softsigns vs Tanh: {tests[0].text}, {tests[1].text}; {interval_note()}",
         conditions=conditions,
         scale=scale,
         figure=FIGURE,
@@ -222,15 +222,15 @@ def check_c14(
         )
         for r in ROWS
     ]
-    conditions, texts = _judged(R, specs, _long_enough(updates), _settle(updates))
+    conditions, texts = judged(R, specs, _long_enough(updates), _settle(updates))
     return judge(
         "C14",
         f"|ours − Table 1| < {points:g} points for all five models (Shapeset), each significant "
         f"at p < {PAPER_ALPHA}; runs shorter than {REACHED_FRACTION:.0%} of the paper's "
         f"{PAPER_UPDATES:,} updates cannot refute it",
-        measured=f"{_fmt(outcomes)} ({_seeds(outcomes)}) after {updates:,} updates; "
+        measured=f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; "
         + "; ".join(texts)
-        + f"; {_interval_note()}",
+        + f"; {interval_note()}",
         conditions=conditions,
         scale=scale,
         figure=FIGURE,
@@ -261,7 +261,7 @@ def check_c15(
         ("|Tanh − Tanh N| − |Softsign − Softsign N| > 0", _robustness, 0.0, True),
         _learned_spec(chance),
     ]
-    conditions, texts = _judged(R, specs, _long_enough(updates), _settle(updates))
+    conditions, texts = judged(R, specs, _long_enough(updates), _settle(updates))
     soft, tanh = (
         mcnemar(outcomes["Softsign"], outcomes["Softsign N"]),
         mcnemar(outcomes["Tanh"], outcomes["Tanh N"]),
@@ -270,9 +270,9 @@ def check_c15(
         "C15",
         "|Tanh − Tanh N| − |Softsign − Softsign N| > 0 (Shapeset test error, points), significant "
         f"at p < {PAPER_ALPHA} (paired bootstrap), once a model is {LEARNED:g} points below chance",
-        measured=f"{_fmt(outcomes)} ({_seeds(outcomes)}) after {updates:,} updates; "
+        measured=f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; "
         + "; ".join(texts)
-        + f"; Softsign vs Softsign N {soft.text}; Tanh vs Tanh N {tanh.text}; {_interval_note()}",
+        + f"; Softsign vs Softsign N {soft.text}; Tanh vs Tanh N {tanh.text}; {interval_note()}",
         conditions=conditions,
         scale=scale,
         figure=FIGURE,
@@ -327,11 +327,13 @@ def check_c16(
     conditions, notes = [], []
     for name, outcomes in columns.items():
         _missing_rows(outcomes)
-        own, texts = _judged(
+        own, texts = judged(
             Resamples(outcomes), finite_specs(), refutable, _settle(updates, paper_updates)
         )
         conditions += [replace(c, name=f"{TITLES[name]}: {c.name}") for c in own]
-        notes.append(f"{TITLES[name]}: {_fmt(outcomes)} ({_seeds(outcomes)}); " + "; ".join(texts))
+        notes.append(
+            f"{TITLES[name]}: {errors_text(outcomes)} ({seeds_text(outcomes)}); " + "; ".join(texts)
+        )
     notes += [f"{TITLES[name]} absent" for name in FINITE if name in missing]
     for name, outcomes in (stand_in or {}).items():
         e = {r: float(np.mean(w)) for r, w in outcomes.items()}
@@ -350,7 +352,7 @@ def check_c16(
         + "; ".join(s[0] for s in finite_specs())
         + f" (test error, points), each significant at p < {PAPER_ALPHA} (paired bootstrap)",
         measured="; ".join(notes)
-        + (f"; after {updates:,} updates; {_interval_note()}" if columns else ""),
+        + (f"; after {updates:,} updates; {interval_note()}" if columns else ""),
         conditions=conditions,
         scale=scale,
         figure=FIGURE,

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from glorot.claims import ClaimResult, Condition, judge, past
+from glorot.claims import MIN_SEEDS, ClaimResult, Condition, judge, past
 from glorot.config import PAPER_EPOCH, Profile, RunConfig, get_profile
 from glorot.run import Run
 
@@ -30,7 +30,6 @@ SV_TOLERANCE = 0.1  # C10
 DIVERGED_SPREAD = 2.0  # C11: standard-init weight gradients differ by 2x or more across layers
 LEVEL_FACTOR = 2.0  # C11: the normalized init's spread is at most half the standard init's
 MIN_UPDATES = PAPER_EPOCH  # C11: the run must be at least one of Fig. 9's epochs long
-MIN_SEEDS = 3  # C11: seeds that must agree before a comparison of training runs is significant
 
 
 def _fmt(values) -> str:

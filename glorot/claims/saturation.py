@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from glorot.claims import ROUNDING, ClaimResult, Condition, judge, past
+from glorot.claims import ROUNDING, ClaimResult, Condition, judge, over_seeds, past
 from glorot.claims.distributions import (  # noqa: F401  (chapter 03 reads these as S.*)
     CENTRE,
     DIP,
@@ -351,11 +351,11 @@ def sigmoid_claims(run, deep, profile: Profile | str) -> list[ClaimResult]:
     ]
 
 
-def tanh_softsign_claims(tanh, softsign, tanh_n, profile: Profile | str) -> list[ClaimResult]:
-    """C3, C4, C5 and C12 from the tanh, softsign (standard init) and tanh N runs."""
+def _tanh_softsign_one(tanh, softsign, tanh_n) -> list[tuple[ClaimResult, list]]:
+    """C3, C4, C5 and C12 on the runs of one seed, each with the runs it read."""
     t_upd = tanh.probes["updates"]
     s_upd, n_upd = softsign.probes["updates"], tanh_n.probes["updates"]
-    results = [
+    return [
         (check_c3(t_upd, p98(tanh)), [tanh]),
         (check_c4(s_upd, p98(softsign), t_upd, p98(tanh)), [softsign, tanh]),
         (
@@ -370,19 +370,43 @@ def tanh_softsign_claims(tanh, softsign, tanh_n, profile: Profile | str) -> list
         ),
         (check_c12(n_upd, p98(tanh_n), t_upd, p98(tanh)), [tanh_n, tanh]),
     ]
-    return [
-        replace(r, scale=scale(profile, runs), figure="03_tanh_softsign") for r, runs in results
-    ]
+
+
+# C4 and C12 compare a model with the standard-init tanh: they rest on MIN_SEEDS seeds or more.
+COMPARISONS = ("C4", "C12")
+
+
+def tanh_softsign_claims(tanh, softsign, tanh_n, profile: Profile | str) -> list[ClaimResult]:
+    """C3, C4, C5 and C12 from the tanh, softsign (standard init) and tanh N runs: one run of each,
+    or a list of runs per model, one per seed in the same order. Each claim is judged on every seed
+    and the verdicts combined by :func:`glorot.claims.over_seeds` (C4 and C12, which compare
+    models, need :data:`~glorot.claims.MIN_SEEDS` seeds that agree)."""
+    per_model = [list(r) if isinstance(r, (list, tuple)) else [r] for r in (tanh, softsign, tanh_n)]
+    if len({len(runs) for runs in per_model}) != 1:
+        raise ValueError(
+            "tanh, softsign and tanh N runs of different numbers of seeds: give one run per seed "
+            f"of each ({', '.join(str(len(r)) for r in per_model)} given)"
+        )
+    seeds = [r.config.seed for r in per_model[0]]
+    per_seed = [_tanh_softsign_one(*runs) for runs in zip(*per_model, strict=True)]
+    results = []
+    for k in range(len(per_seed[0])):
+        first, runs = per_seed[0][k]
+        combined = over_seeds([one[k][0] for one in per_seed], seeds, first.id in COMPARISONS)
+        where = scale(profile, runs) + (f"; seeds {seeds}" if len(seeds) > 1 else "")
+        results.append(replace(combined, scale=where, figure="03_tanh_softsign"))
+    return results
 
 
 def evaluate(profile: Profile | str) -> list[ClaimResult]:
-    """C1-C5 and C12 from the book's canonical runs at ``profile`` (computed if not stored)."""
+    """C1-C5 and C12 from the book's canonical runs at ``profile`` (computed if not stored): C3-C5
+    and C12 on every seed of the profile."""
     from glorot.experiments import main_run
 
     P = profile if isinstance(profile, Profile) else get_profile(profile)
     sigmoid = [main_run(P, "sigmoid", "standard", depth=d) for d in (4, 5)]
     tanh, softsign, tanh_n = (
-        main_run(P, act, init, depth=5)
+        [main_run(P, act, init, depth=5, seed=seed) for seed in P.seeds]
         for act, init in (("tanh", "standard"), ("softsign", "standard"), ("tanh", "normalized"))
     )
     return sigmoid_claims(*sigmoid, P) + tanh_softsign_claims(tanh, softsign, tanh_n, P)

@@ -187,7 +187,7 @@ def depth_spectra(
 
 def errors_beside(runs: Mapping[str, Sequence[Run]], *, chance: float | None = None) -> Figure:
     """Test error (%) against updates: Table 1's models in their chapter-07 styles, any other model
-    (ReLU He) in black."""
+    (ReLU He) in black; the mean over seeds, and each seed as a thin line when there are several."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for label, model_runs in runs.items():
         updates, errors = seed_curves(model_runs)
@@ -195,6 +195,9 @@ def errors_beside(runs: Mapping[str, Sequence[Run]], *, chance: float | None = N
         style = config_style(label)
         if style["color"] == PAPER_COLOR:
             style = dict(color="black", linestyle="-", linewidth=2)
+        if len(errors) > 1:
+            for per_seed in errors:
+                ax.plot(updates, per_seed, color=style["color"], linewidth=0.6, alpha=0.35)
         ax.plot(updates, mean, label=label, **style)
     if chance is not None:
         ax.axhline(chance, color=PAPER_COLOR, linestyle=":", label="constant guess")
