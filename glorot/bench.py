@@ -8,10 +8,12 @@ and what do the probes cost? Prints figures; never judges them by failing.
     plain autograd with ``torch.optim.SGD``; ``torch.compile`` of that step (in a child process
     with a time limit, as its ratio to plain autograd there); a bare hand-written loop (forward by
     ``addmm``, the backward of §4.2, ``addmm_`` updates, nothing else); and :func:`glorot.train.train`
-    with the default profile's probe schedule. Repetitions interleaved, medians. Targets: train
-    >= 2.5x autograd at 5x400, >= 1.5x at 5x1000, >= 0.9x the bare loop;
-(c) the share of a default-profile run (5x400, 40k updates) spent measuring, from such a run
-    (target: probes <= 3 %);
+    with the default profile's probe schedule; and the matrix products of that update alone, the
+    ceiling of any loop built on them. Repetitions interleaved, medians. Targets: train >= 2.5x
+    autograd at 5x400, >= 1.5x at 5x1000, >= 0.9x the bare loop;
+(c) the share of a default-profile run (5x400, 40k updates, 27 measurements) spent measuring,
+    from the costs of one probe and one evaluation over the run's whole schedule and the speed of
+    a run (with --quick, of its first 4,000 updates) (target: probes <= 3 %);
 (d) two runs at once, one per core, updates/s each;
 (e) the loops on CUDA when a GPU is present.
 """
@@ -37,7 +39,7 @@ from glorot.config import RunConfig, env_int, get_profile
 from glorot.data import DataSource
 from glorot.models import COSTS, build_model
 from glorot.probes import probe
-from glorot.train import jacobian_points, probe_schedule, train
+from glorot.train import error_count, jacobian_points, probe_schedule, train
 
 DEPTH, BATCH = 5, 10  # the paper's depth and mini-batch (§2.3)
 COMPILE_LIMIT_S = 300  # torch.compile gets this long, compilation included
@@ -141,6 +143,33 @@ def bare_step(cfg: RunConfig, source: Pregenerated) -> Callable:
     return step
 
 
+def products_step(cfg: RunConfig, source: Pregenerated) -> Callable:
+    """Only the matrix products of one hand-written update, with the shapes and calls of
+    :class:`glorot.backprop.Backprop` (forward ``addmm``, backward ``mm``, update ``addmm_``),
+    into buffers allocated once: no activation, no cost, no Python between them. No loop that
+    computes the paper's update with these products can beat it, so its speed over plain
+    autograd's bounds the speed-up any such loop can reach on this machine."""
+    model = build_model(cfg, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0))
+    W = [layer.weight.detach() for layer in model.layers]
+    b = [layer.bias.detach() for layer in model.layers]
+    rows = cfg.batch
+    out = [torch.empty(rows, w.shape[0], device=cfg.device) for w in W]
+    back = [torch.empty(rows, w.shape[1], device=cfg.device) for w in W]
+
+    def step(x, y):
+        h = x
+        for i, w in enumerate(W):
+            torch.addmm(b[i], h, w.T, out=out[i])
+            h = out[i]
+        for i in range(len(W) - 1, -1, -1):
+            below = x if i == 0 else out[i - 1]
+            if i > 0:
+                torch.mm(out[i], W[i], out=back[i])
+            W[i].addmm_(out[i].T, below, alpha=-1e-12)  # a negligible step: the weights stay put
+
+    return step
+
+
 def loop_config(width: int, updates: int, device: str = "cpu") -> RunConfig:
     """A run on the default profile's probe schedule (up to ``updates``) and measuring sets."""
     return get_profile("default").config(width=width, updates=updates, device=device)
@@ -158,13 +187,17 @@ def compare_loops(width: int, updates: int, repeats: int, device: str = "cpu") -
     source = Pregenerated(2_000)
     cfg = loop_config(width, updates, device)
     pool = _pool(cfg, source)
-    steps = {"autograd": autograd_step(cfg, source), "bare": bare_step(cfg, source)}
+    steps = {
+        "autograd": autograd_step(cfg, source),
+        "bare": bare_step(cfg, source),
+        "products": products_step(cfg, source),
+    }
     for step in steps.values():
         _timed(cfg, step, pool, 20)  # warm-up: allocator, kernels
-    speeds: dict[str, list[float]] = {"autograd": [], "bare": [], "train": []}
+    speeds: dict[str, list[float]] = {"autograd": [], "bare": [], "products": [], "train": []}
     share = []
     for i in range(repeats):
-        order = ["autograd", "bare", "train"]
+        order = ["autograd", "bare", "products", "train"]
         for which in order if i % 2 == 0 else order[::-1]:
             if which == "train":
                 speed, measuring = _train_speed(cfg, source)
@@ -228,19 +261,30 @@ def two_at_once(width: int, updates: int) -> list[float]:
 
 
 def probe_costs(quick: bool) -> dict:
-    """Seconds of one probe with and without Jacobians, at the default profile."""
+    """Seconds of one probe with and without Jacobians, and of the test and validation errors of
+    one measurement, at the default profile."""
     default = get_profile("default").config()
     source = Pregenerated(default.n_probe)
     model = build_model(
         default, source.n_inputs, source.n_classes, torch.Generator().manual_seed(0)
     )
     x, y = source.fixed("probe", default.n_probe)
-    k = 1 if quick else 3
-    jac = statistics.median(_seconds(lambda: probe(model, x, y, default)) for _ in range(k))
-    plain = statistics.median(
-        _seconds(lambda: probe(model, x, y, default, jacobians=False)) for _ in range(k)
-    )
-    return {"jac": jac, "plain": plain}
+    x_test, y_test = source.fixed("test", default.n_test)
+    x_valid, y_valid = source.fixed("valid", default.n_valid)
+    k = 3 if quick else 5
+    probe(model, x, y, default)  # warm-up: allocator, kernels
+
+    def evals():
+        return error_count(model, x_test, y_test), error_count(model, x_valid, y_valid)
+
+    def median(fn: Callable[[], object]) -> float:
+        return statistics.median(_seconds(fn) for _ in range(k))
+
+    return {
+        "jac": median(lambda: probe(model, x, y, default)),
+        "plain": median(lambda: probe(model, x, y, default, jacobians=False)),
+        "evals": median(evals),
+    }
 
 
 def _seconds(fn: Callable[[], object]) -> float:
@@ -295,6 +339,12 @@ def main(argv: list[str] | None = None) -> None:
         row(f"{name} torch.compile of that step", compiled_speed(width, n // 2, args.threads))
         row(f"{name} bare hand-written loop", f"{loops['bare']:,.0f} upd/s")
         row(f"{name} glorot.train, default probe schedule", f"{loops['train']:,.0f} upd/s")
+        row(f"{name} its matrix products alone (ceiling)", f"{loops['products']:,.0f} upd/s")
+        row(
+            f"{name} ceiling / autograd",
+            f"{loops['products'] / loops['autograd']:.2f}x",
+            "bounds train / autograd",
+        )
         row(
             f"{name} train / autograd",
             f"{loops['train'] / loops['autograd']:.2f}x",
@@ -306,27 +356,30 @@ def main(argv: list[str] | None = None) -> None:
             row(f"{name} consumes, batch {BATCH}", f"{consumed:,.0f} ex/s")
             row("generator / consumption", f"{images_per_s / consumed:,.1f}x", ">= 20x")
 
-    # (c) a default run: its measurements against its training
+    # (c) a default run: what its measurements cost against its training, over its whole schedule
     default = get_profile("default").config()
-    if quick:
-        default = replace(default, updates=default.probe_every * 2)
-    speed, share = _train_speed(default, Pregenerated(2_000))
+    trained = replace(default, updates=default.probe_every * 2) if quick else default
+    speed, share = _train_speed(trained, Pregenerated(2_000))
     costs = probe_costs(quick)
     points, with_jac = len(probe_schedule(default)), len(jacobian_points(default))
     t_probes = with_jac * costs["jac"] + (points - with_jac) * costs["plain"]
+    t_evals = points * costs["evals"]
     t_train = default.updates / speed
+    total = t_train + t_probes + t_evals
     what = f"default run, {default.updates:,} updates, {points} points"
-    row(f"{what}: measuring", f"{100 * share:.2f} %")
-    row(
-        f"  probes alone ({with_jac} with Jacobians)",
-        f"{100 * t_probes / (t_train / (1 - share)):.2f} %",
-        "<= 3 %",
-    )
+    row(f"{what}: measuring", f"{100 * (t_probes + t_evals) / total:.2f} %")
+    row(f"  probes alone ({with_jac} with Jacobians)", f"{100 * t_probes / total:.2f} %", "<= 3 %")
     row(
         "  one probe, with / without Jacobians",
         f"{costs['jac'] * 1e3:,.0f} / {costs['plain'] * 1e3:,.0f} ms",
     )
-    row(f"  estimated wall time ({speed:,.0f} upd/s)", f"{t_train / (1 - share) / 60:,.1f} min")
+    row(
+        f"  test and validation errors ({default.n_test:,} + {default.n_valid:,})",
+        f"{costs['evals'] * 1e3:,.0f} ms a point",
+    )
+    if not quick:
+        row("  measuring, as timed in that run", f"{100 * share:.2f} %")
+    row(f"  estimated wall time ({speed:,.0f} upd/s)", f"{total / 60:,.1f} min")
 
     # (d) two runs on two cores at once
     both = two_at_once(400, updates[400])

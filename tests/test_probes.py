@@ -337,3 +337,44 @@ def test_percentiles_by_selection_equal_those_of_a_sort(n):
     assert torch.equal(_percentiles(values, q).isnan(), by_sort.isnan())
     same = ~by_sort.isnan()
     assert torch.equal(_percentiles(values, q)[same], by_sort[same])
+
+
+def _edge_cases(edges: torch.Tensor, shape: tuple[int, int], spread: float) -> torch.Tensor:
+    """Values over and beyond the edges' range, with every edge and both its float32 neighbours,
+    zeros of both signs and the non-finite values planted in them."""
+    g = torch.Generator().manual_seed(0)
+    values = torch.randn(shape, generator=g) * spread
+    up, down = torch.tensor(np.inf), torch.tensor(-np.inf)
+    planted = torch.cat(
+        [
+            edges,
+            torch.nextafter(edges, down),
+            torch.nextafter(edges, up),
+            torch.tensor([0.0, -0.0, np.inf, -np.inf, np.nan]),
+        ]
+    )
+    values.view(-1)[: len(planted)] = planted
+    return values
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softsign", "relu"])
+def test_activation_bins_by_arithmetic_equal_a_binary_search(activation):
+    edges = torch.as_tensor(probes.act_bins(activation), dtype=torch.float32)
+    values = _edge_cases(edges, (3, 4_000), float(edges[-1] - edges[0]) / 2) + edges.mean()
+    expected = torch.bucketize(values, edges[1:-1], right=True)
+    assert torch.equal(probes._bins(values, edges, "linear"), expected)
+    assert torch.equal(probes._hist(values, edges, "linear"), probes._hist(values, edges))
+
+
+@pytest.mark.parametrize("spread", [1e-14, 1e-9, 1e-4, 1.0, 10.0])
+def test_gradient_bins_by_arithmetic_equal_a_binary_search(spread):
+    edges = torch.as_tensor(probes.grad_bins(), dtype=torch.float32)
+    values = _edge_cases(edges, (3, 4_000), spread)
+    expected = torch.bucketize(values, edges[1:-1], right=True)
+    assert torch.equal(probes._bins(values, edges, "mirrored_log"), expected)
+    assert torch.equal(probes._hist(values, edges, "mirrored_log"), probes._hist(values, edges))
+
+
+def test_unknown_bin_spacing_is_refused():
+    with pytest.raises(ValueError, match="unknown spacing"):
+        probes._bins(torch.zeros(1, 3), torch.linspace(0, 1, 4), "cubic")
