@@ -144,13 +144,17 @@ class RunConfig:
 
     @property
     def key(self) -> str:
-        """Content address: a hash of every field plus the code salt (and the generator version)."""
+        """Content address: a hash of every field plus the code salt (and the generator version).
+
+        On the CPU the thread count a run computes with (:func:`run_threads`) changes its numbers
+        by rounding, so a run on other than one thread has a key of its own: a record computed on
+        two threads is never served to a run on one, nor the other way round."""
         from glorot.shapeset import VERSION as generator_version
 
-        payload = json.dumps(
-            {"config": self.to_dict(), "salt": CODE_SALT, "generator": generator_version},
-            sort_keys=True,
-        )
+        content = {"config": self.to_dict(), "salt": CODE_SALT, "generator": generator_version}
+        if self.device == "cpu" and run_threads() != 1:
+            content["threads"] = run_threads()
+        payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
     @property
@@ -343,6 +347,12 @@ def memory_limit(device: str = "cpu") -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def run_threads() -> int:
+    """The torch threads a run on the CPU computes with: ``GLOROT_THREADS``, else 1 (the products
+    of a batch of 10 gain nothing from more; runs use the cores side by side instead)."""
+    return env_int("GLOROT_THREADS", 1)
 
 
 def check_environment() -> None:

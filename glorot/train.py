@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from glorot import checkpoint as ckpt
 from glorot.backprop import Backprop
-from glorot.config import PAPER_EPOCH, ConfigError, RunConfig, env_flag, env_int
+from glorot.config import PAPER_EPOCH, ConfigError, RunConfig, env_flag, run_threads
 from glorot.data import DataSource, make_source
 from glorot.models import build_model
 from glorot.probes import probe
@@ -205,17 +205,18 @@ class _Clock:
 
 
 def _threads(fn):
-    """Run ``fn`` with ``GLOROT_THREADS`` torch threads (default 1).
+    """Run ``fn`` with ``GLOROT_THREADS`` torch threads (default 1, :func:`glorot.config.run_threads`).
 
     The products of a batch of 10 are too small to gain from several threads: on a 2-core machine
     one thread was up to 18x faster than two whenever another process held a core. Independent
-    runs use the cores instead (``run_many`` with several workers).
+    runs use the cores instead (``run_many`` with several workers). Another thread count rounds
+    differently, so it is part of a run's key (:attr:`glorot.config.RunConfig.key`).
     """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         previous = torch.get_num_threads()
-        torch.set_num_threads(env_int("GLOROT_THREADS", 1))
+        torch.set_num_threads(run_threads())
         try:
             return fn(*args, **kwargs)
         finally:

@@ -179,3 +179,22 @@ def test_a_diverged_run_says_so_in_its_summary():
         store.strict_json({"x": float("inf"), "y": [float("nan"), 1.0]})
         == '{"x": null, "y": [null, 1.0]}'
     )
+
+
+def test_a_run_on_other_threads_has_a_key_of_its_own(counted, monkeypatch):
+    """Two threads round differently from one: a record of one is never served to the other."""
+    cfg = tiny()
+    monkeypatch.delenv("GLOROT_THREADS", raising=False)
+    one = cfg.key
+    monkeypatch.setenv("GLOROT_THREADS", "1")
+    assert cfg.key == one  # one thread, said or not: the same key (the committed records')
+    store.load_or_run(cfg, profile="smoke")
+    monkeypatch.setenv("GLOROT_THREADS", "2")
+    assert cfg.key != one
+    assert store.load(cfg) is None  # the one-thread record is not served
+    two = store.load_or_run(cfg, profile="smoke")
+    assert len(counted) == 2 and "2 threads" in two.provenance["device"]
+    monkeypatch.setenv("GLOROT_THREADS", "1")
+    assert store.load(cfg) is not None and store.load(cfg).provenance["device"].endswith(
+        "1 threads)"
+    )
