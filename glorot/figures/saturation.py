@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from glorot.config import PAPER_EPOCH
 from glorot.figures import layer_color, legend_outside
+from glorot.figures.errors import config_style
 from glorot.probes import PERCENTILES, act_bins
 from glorot.run import Run
 
@@ -155,4 +156,30 @@ def panels(
     for ax, run in zip(axes.flat, runs, strict=False):  # extra axes were turned off
         draw(run, ax=ax, **kwargs)
     fig.tight_layout()
+    return fig
+
+
+def end_p98_by_seed(
+    runs: dict[str, Sequence[Run]], *, ax: Axes | None = None, threshold: float | None = None
+) -> Figure:
+    """C4 and C12 on every seed: the 98th percentile of |z| of each layer at the end of training,
+    one thin line per seed and a thick one for the mean over seeds, per model (``runs``: {Table 1
+    label: runs, one per seed}); ``threshold`` (a saturated layer) dotted."""
+    fig, ax = _axes(ax)
+    for label, model_runs in runs.items():
+        style = config_style(label)
+        ends = [r.probes["absact_pct"][-1, :, P98] for r in model_runs]
+        layers = range(1, len(ends[0]) + 1)
+        for end in ends:
+            ax.plot(layers, end, color=style["color"], linewidth=0.7, alpha=0.45)
+        mean = sum(ends) / len(ends)
+        seeds = f"{len(ends)} seed{'s' * (len(ends) > 1)}"
+        ax.plot(layers, mean, marker="o", markersize=4, label=f"{label} ({seeds})", **style)
+    if threshold is not None:
+        ax.axhline(threshold, color="0.4", linestyle=":", linewidth=1)
+    ax.set_xticks(list(layers))
+    ax.set_xlabel("hidden layer")
+    ax.set_ylabel("98th pct of $|z|$ at the end")
+    ax.set_ylim(0, 1.05)
+    legend_outside(ax)
     return fig
