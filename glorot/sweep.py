@@ -149,22 +149,28 @@ def compute(
 
     One task per distinct run, named after its key, so two sweeps on one scheduler share a task.
     A worker that dies mid-run loses nothing: the scheduler gives its task to another worker,
-    which resumes from the run's checkpoint. Each finished run is looked for in this machine's
-    store, so a sweep that ends has stored every run where the chapters will look.
+    which resumes from the run's checkpoint. Runs that this machine's store holds already (the
+    committed records or the cache) are not sent; each finished run is looked for in that store,
+    so a sweep that ends has stored every run where the chapters will look.
     """
     from distributed import as_completed
     from tqdm import tqdm
 
     by_key = {cfg.key: cfg for cfg in cfgs}
+    # Runs this machine's store already holds (committed records or cache) go to no worker.
+    held = [key for key in by_key if store.locate(key) is not None]
     futures = [
-        client.submit(_task, cfg, profile, key=f"glorot-run-{key}") for key, cfg in by_key.items()
+        client.submit(_task, cfg, profile, key=f"glorot-run-{key}")
+        for key, cfg in by_key.items()
+        if key not in held
     ]
     trained = 0
     bar = tqdm(
-        total=len(futures), desc=desc, unit="run", disable=True if not progress or quiet() else None
+        total=len(by_key), desc=desc, unit="run", disable=True if not progress or quiet() else None
     )
     try:
         with bar:
+            bar.update(len(held))
             for future in as_completed(futures):
                 key, computed = future.result()
                 if key not in by_key:
@@ -172,7 +178,7 @@ def compute(
                         f"a worker stored a run under key {key}, which this machine's glorot does "
                         "not know; install the same version of glorot on every worker"
                     )
-                if not (store.run_dir(by_key[key]) / "meta.json").exists():
+                if store.locate(key) is None:
                     raise ClusterError(
                         f"run {key} was stored by a worker but is not in {store.cache_dir()}; "
                         "set GLOROT_CACHE on every worker and here to one shared folder"

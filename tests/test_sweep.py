@@ -185,6 +185,25 @@ def test_workers_that_do_not_share_the_cache_are_refused(cluster, tmp_path, monk
         sweep.check_shared_cache(cluster)
 
 
+def test_runs_of_the_committed_records_go_to_no_worker(cluster, tmp_path, monkeypatch):
+    """A run that the committed records hold (and the cache does not) counts as stored: the sweep
+    sends it to no worker, trains nothing and stores nothing in the cache."""
+    cfgs = [
+        SMOKE.config(activation="tanh", lr=0.05, updates=30, probe_every=10, seed=seed)
+        for seed in (7, 8)
+    ]
+    assert sweep.compute(cluster, cfgs, "smoke", progress=False) == 2
+    tier = tmp_path / "results" / "smoke"
+    tier.mkdir(parents=True)
+    for cfg in cfgs:
+        store.run_dir(cfg).rename(tier / cfg.key)  # committed, no longer cached
+    monkeypatch.setattr(store, "records_root", lambda: tmp_path / "results")
+    monkeypatch.setattr(sweep, "_task", _no_training)  # nothing may reach a worker
+    assert sweep.compute(cluster, cfgs, "smoke", progress=False) == 0
+    assert all(not store.run_dir(cfg).exists() for cfg in cfgs)
+    assert all(store.locate(cfg.key) == tier / cfg.key for cfg in cfgs)
+
+
 # ---- a scheduler and two workers started by hand -------------------------------------------------
 
 
