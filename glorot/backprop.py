@@ -40,6 +40,7 @@ class Backprop:
         self.cost = lookup(COSTS, "cost", cost)
         self.W = [layer.weight.detach() for layer in model.layers]
         self.b = [layer.bias.detach() for layer in model.layers]
+        self.WT = [W.T for W in self.W]  # views, taken once: the weights change in place
         self.rows = rows
         w = self.W[0]
         empty = lambda n: torch.empty(rows, n, device=w.device, dtype=w.dtype)  # noqa: E731
@@ -48,6 +49,7 @@ class Backprop:
         self.z = [empty(n) for n in outs[:-1]]
         self.logits = empty(outs[-1])
         self.delta = [empty(n) for n in outs]
+        self.deltaT = [d.T for d in self.delta]
         self.back = [empty(W.shape[1]) for W in self.W[1:]]  # δ^{i+1} W^{i+1}
         self.fprime = [empty(n) for n in outs[:-1]]
         self.ones = torch.ones(rows, device=w.device, dtype=w.dtype)
@@ -57,9 +59,9 @@ class Backprop:
         """The mean cost over (x, y), keeping s and z of every layer and δ^top = ∂C/∂logits."""
         h = x
         for i in range(len(self.s)):
-            torch.addmm(self.b[i], h, self.W[i].T, out=self.s[i])
+            torch.addmm(self.b[i], h, self.WT[i], out=self.s[i])
             h = self.act.f(self.s[i], out=self.z[i])
-        torch.addmm(self.b[-1], h, self.W[-1].T, out=self.logits)
+        torch.addmm(self.b[-1], h, self.WT[-1], out=self.logits)
         loss, _ = self.cost.delta(self.logits, y, self.delta[-1], self.arange)
         return loss
 
@@ -79,8 +81,9 @@ class Backprop:
         """The SGD update θ ← θ - ε ∂C/∂θ (§2.3) for the batch of the last :meth:`forward`."""
 
         def sgd(i: int, delta: Tensor, below: Tensor) -> None:
-            self.W[i].addmm_(delta.T, below, alpha=-lr)
-            self.b[i].addmv_(delta.T, self.ones, alpha=-lr)
+            deltaT = self.deltaT[i]  # delta is self.delta[i]
+            self.W[i].addmm_(deltaT, below, alpha=-lr)
+            self.b[i].addmv_(deltaT, self.ones, alpha=-lr)
 
         self.backward(x, sgd)
 
