@@ -11,4 +11,3 @@ def test_every_loop_of_the_comparison_runs_and_is_timed():
     for loop in ("autograd", "bare", "products", "train"):
         assert math.isfinite(speeds[loop]) and speeds[loop] > 0, loop
     assert 0 < speeds["measure_share"] < 1
-

@@ -210,6 +210,9 @@ def test_over_seeds_gives_a_verdict_only_where_every_seed_agrees(verdicts, compa
     seeds = list(range(len(verdicts)))
     combined = over_seeds([_result(v) for v in verdicts], seeds, comparison)
     assert combined.verdict == expected
+    # The criterion does not depend on the number of seeds (the chapters' checked cells print it).
+    least = " on ≥ 3 seeds" if comparison else ""
+    assert combined.criterion == f"criterion; the same verdict on every seed{least}"
     if len(verdicts) > 1:
         assert "per seed: seed 0" in combined.measured
     if expected == Verdict.NOT_REACHED and len(set(verdicts)) > 1:

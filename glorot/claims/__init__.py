@@ -203,18 +203,19 @@ def over_seeds(
     if not results or len(results) != len(seeds):
         raise ValueError(f"{len(results)} results for {len(seeds)} seeds: give one per seed")
     first = results[0]
-    if len(results) == 1 and not comparison:
-        return first
     verdicts = [r.verdict for r in results]
     agree = len(set(verdicts)) == 1
     enough = not comparison or len(results) >= MIN_SEEDS
     verdict = verdicts[0] if agree and enough else Verdict.NOT_REACHED
+    # The criterion reads the same at every scale, whatever the number of seeds.
+    least = f" on ≥ {MIN_SEEDS} seeds" if comparison else ""
+    criterion = f"{first.criterion}; the same verdict on every seed{least}"
+    if len(results) == 1 and enough:  # one seed of a claim about one model: its own words
+        return ClaimResult(first.id, criterion, first.measured, verdict, first.scale, first.figure)
     per_seed = ", ".join(f"seed {s} {v.value}" for s, v in zip(seeds, verdicts, strict=True))
     measured = f"seed {seeds[0]}: {first.measured}; per seed: {per_seed}"
     if not agree:
         measured += "; to settle: seeds that agree"
     elif not enough:
         measured += f"; to settle: ≥ {MIN_SEEDS} seeds that agree"
-    least = f" on ≥ {MIN_SEEDS} seeds" if comparison else ""
-    criterion = f"{first.criterion}; the same verdict on every seed{least}"
     return ClaimResult(first.id, criterion, measured, verdict, first.scale, first.figure)
