@@ -4,7 +4,7 @@ that shows the claim, fails on data that breaks it, and is not reached on runs t
 import numpy as np
 import pytest
 
-from glorot.claims import Verdict
+from glorot.claims import ROUNDING, Verdict
 from glorot.claims import distributions as D
 from glorot.claims import saturation as sat
 from glorot.probes import act_bins
@@ -175,6 +175,23 @@ def test_c4_c12_pass_when_layers_stay_below_tanh_saturation_together(check, clai
 )
 def test_c4_c12_fail_when_broken(check, updates, p98):
     assert check(updates, p98, LONG, p98_curves(LONG, TANH_CROSSES)).verdict is FAIL
+
+
+@pytest.mark.parametrize("check", [sat.check_c4, sat.check_c12])
+def test_c4_c12_a_clear_saturation_decides_whatever_a_probe_near_the_threshold_says(check):
+    """A layer far past the threshold breaks "no layer saturates" even when another probe, on the
+    way up, landed within rounding of it; a layer that only touches the threshold decides
+    nothing."""
+    tanh = p98_curves(LONG, TANH_CROSSES)
+    clear = p98_curves(LONG, [100_000, None, None, None, None], start=0.8)
+    clear[3, 0] = sat.SATURATED_P98 * (1 + ROUNDING / 2)  # within rounding, before the crossing
+    assert check(LONG, clear, LONG, tanh).verdict is FAIL
+    touch = p98_curves(LONG, [None] * 5, start=0.8) + np.linspace(0, 0.1, 5)
+    touch[-1, 0] = sat.SATURATED_P98 * (1 + ROUNDING / 2)  # reaches it, within rounding only
+    assert check(LONG, touch, LONG, tanh).verdict is NOT_REACHED
+    tanh_near = tanh.copy()
+    tanh_near[2, 0] = sat.SATURATED_P98 * (1 - ROUNDING / 2)  # the contrast run, near it on the way
+    assert check(LONG, clear, LONG, tanh_near).verdict is FAIL
 
 
 @pytest.mark.parametrize("check", [sat.check_c4, sat.check_c12])
