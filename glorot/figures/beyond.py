@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from glorot import registry
 from glorot.figures import MAX_WIDTH, layer_color, legend_outside
-from glorot.figures.errors import PAPER_COLOR, config_style, seed_curves
+from glorot.figures.errors import PAPER_COLOR, config_style, error_curves
 from glorot.figures.saturation import short
 from glorot.markdown import table
 from glorot.run import Run
@@ -185,24 +185,20 @@ def depth_spectra(
     return fig
 
 
+def _beside_style(label: str) -> dict:
+    """Table 1's models in their chapter-07 styles, any other model (ReLU He) in black."""
+    style = config_style(label)
+    return (
+        style if style["color"] != PAPER_COLOR else dict(color="black", linestyle="-", linewidth=2)
+    )
+
+
 def errors_beside(runs: Mapping[str, Sequence[Run]], *, chance: float | None = None) -> Figure:
-    """Test error (%) against updates: Table 1's models in their chapter-07 styles, any other model
-    (ReLU He) in black; the mean over seeds, and each seed as a thin line when there are several."""
+    """Test error (%) against updates as chapter 07 draws it (:func:`error_curves`: the mean over
+    seeds, each seed a thin line), Table 1's models in their styles and any other model (ReLU He)
+    in black."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for label, model_runs in runs.items():
-        updates, errors = seed_curves(model_runs)
-        mean = errors.mean(axis=0)
-        style = config_style(label)
-        if style["color"] == PAPER_COLOR:
-            style = dict(color="black", linestyle="-", linewidth=2)
-        if len(errors) > 1:
-            for per_seed in errors:
-                ax.plot(updates, per_seed, color=style["color"], linewidth=0.6, alpha=0.35)
-        ax.plot(updates, mean, label=label, **style)
-    if chance is not None:
-        ax.axhline(chance, color=PAPER_COLOR, linestyle=":", label="constant guess")
-    ax.set_xlabel("updates (mini-batches of 10)")
-    ax.set_ylabel("test error (%)")
+    error_curves(runs, ax=ax, chance=chance, legend=False, style=_beside_style)
     ax.legend(fontsize=FONT - 1)
     fig.tight_layout()
     return fig

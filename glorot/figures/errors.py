@@ -7,7 +7,7 @@ oranges, sigmoid in green; the normalized init (N) is drawn solid, the standard 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,21 +55,22 @@ def error_curves(
     title: str = "",
     chance: float | None = None,
     legend: bool = True,
+    style: Callable[[str], dict] = config_style,
 ) -> Figure:
     """Figs. 11, 12: test error (%) against updates for each configuration: the mean over seeds,
     and one thin line per seed when there are several (the spread between seeds).
 
     ``runs``: {Table 1 label: runs of that configuration, one per seed}; ``chance``: the error (%)
-    of a constant guess, drawn as a dotted line.
+    of a constant guess, drawn as a dotted line; ``style``: a label's line style.
     """
     fig, ax = _axes(ax, (7.6, 4.2))
     for label, model_runs in runs.items():
         updates, errors = seed_curves(model_runs)
-        style = config_style(label)
-        ax.plot(updates, errors.mean(axis=0), label=label, **style)
+        style_of = style(label)
+        ax.plot(updates, errors.mean(axis=0), label=label, **style_of)
         if len(model_runs) > 1:
             for e in errors:
-                ax.plot(updates, e, color=style["color"], linewidth=0.6, alpha=0.45)
+                ax.plot(updates, e, color=style_of["color"], linewidth=0.6, alpha=0.45)
     if chance is not None:
         ax.axhline(chance, color=PAPER_COLOR, linestyle=":", label="constant guess")
     ax.set_xlabel("updates (mini-batches of 10)")
