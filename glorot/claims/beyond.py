@@ -32,8 +32,8 @@ from glorot.claims.beyond_evidence import (  # noqa: F401  (chapter 08 reads the
     isometry_spectra,
     meanfield_predictions,
     paper_chi1,
-    table1_errors,
     trained_outcomes,
+    trained_runs,
 )
 from glorot.claims.errors import (
     LEARNED,

@@ -105,18 +105,18 @@ def isometry_spectra(profile: Profile, x) -> dict[str, dict[int, np.ndarray]]:
     }
 
 
-def table1_errors(profile: Profile) -> dict[str, float]:
-    """Test error (%) of each Table 1 row at ``profile`` (mean over seeds), from the store."""
-    from glorot.claims.table1 import column
-    from glorot.experiments import table1_runs
-
-    return column("shapeset", table1_runs(profile), profile.name).errors
-
-
-def trained_outcomes(profile: Profile):
-    """Table 1's column on Shapeset at ``profile`` with ReLU + He added as a row, every seed of the
-    profile (:class:`glorot.claims.table1.Column`): the per-example test outcomes of B4."""
-    from glorot.claims.table1 import column
+def trained_runs(profile: Profile) -> dict[tuple[str, str], list[Run]]:
+    """The main runs of Table 1's models and of ReLU + He at ``profile``, every seed of the profile:
+    {(activation, init): [run per seed]}."""
     from glorot.experiments import TABLE1, model_runs
 
-    return column("shapeset", model_runs(profile, (*TABLE1, ("relu", "he"))), profile.name)
+    return model_runs(profile, (*TABLE1, ("relu", "he")))
+
+
+def trained_outcomes(profile: Profile, runs: dict[tuple[str, str], list[Run]] | None = None):
+    """Table 1's column on Shapeset at ``profile`` with ReLU + He added as a row
+    (:class:`glorot.claims.table1.Column`), from ``runs`` (default :func:`trained_runs`): the
+    per-example test outcomes of B4."""
+    from glorot.claims.table1 import column
+
+    return column("shapeset", trained_runs(profile) if runs is None else runs, profile.name)
