@@ -152,8 +152,9 @@ class RunConfig:
         from glorot.shapeset import VERSION as generator_version
 
         content = {"config": self.to_dict(), "salt": CODE_SALT, "generator": generator_version}
-        if self.device == "cpu" and run_threads() != 1:
-            content["threads"] = run_threads()
+        threads = run_threads() if self.device == "cpu" else 1
+        if threads != 1:
+            content["threads"] = threads
         payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 

@@ -158,7 +158,7 @@ def compute(
 
     by_key = {cfg.key: cfg for cfg in cfgs}
     # Runs this machine's store already holds (committed records or cache) go to no worker.
-    held = [key for key in by_key if store.locate(key) is not None]
+    held = {key for key in by_key if store.locate(key) is not None}
     futures = [
         client.submit(_task, cfg, profile, key=f"glorot-run-{key}")
         for key, cfg in by_key.items()
