@@ -53,39 +53,43 @@ class Backprop:
         self.back = [empty(W.shape[1]) for W in self.W[1:]]  # δ^{i+1} W^{i+1}
         self.fprime = [empty(n) for n in outs[:-1]]
         self.ones = torch.ones(rows, device=w.device, dtype=w.dtype)
-        self.arange = torch.arange(rows, device=w.device)
+        self.minus = torch.full((rows, 1), -1.0, device=w.device, dtype=w.dtype)
+        # What each step reads per layer, gathered once: the loops below do no indexing.
+        hidden = range(len(self.s))
+        self._forward = [(self.b[i], self.WT[i], self.s[i], self.z[i]) for i in hidden]
+        self._below = [(self.back[i], self.z[i], self.fprime[i], self.delta[i]) for i in hidden]
+        self._alpha = 0.0  # -ε of the update in progress
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """The mean cost over (x, y), keeping s and z of every layer and δ^top = ∂C/∂logits."""
-        h = x
-        for i in range(len(self.s)):
-            torch.addmm(self.b[i], h, self.WT[i], out=self.s[i])
-            h = self.act.f(self.s[i], out=self.z[i])
+        h, f = x, self.act.f
+        for b, WT, s, z in self._forward:
+            torch.addmm(b, h, WT, out=s)
+            h = f(s, out=z)
         torch.addmm(self.b[-1], h, self.WT[-1], out=self.logits)
-        loss, _ = self.cost.delta(self.logits, y, self.delta[-1], self.arange)
+        loss, _ = self.cost.delta(self.logits, y, self.delta[-1], self.minus)
         return loss
 
     def backward(self, x: Tensor, visit: Visit) -> None:
         """δ of every layer below the top, after :meth:`forward` on the same ``x``; calls ``visit``
         at each layer from the top once δ^i W^i is taken, so that it may update W^i."""
-        for i in range(len(self.W) - 1, -1, -1):
-            below = x if i == 0 else self.z[i - 1]
-            if i > 0:
-                torch.mm(self.delta[i], self.W[i], out=self.back[i - 1])
-            visit(i, self.delta[i], below)
-            if i > 0:
-                fprime = self.act.dz(self.z[i - 1], out=self.fprime[i - 1])
-                torch.mul(self.back[i - 1], fprime, out=self.delta[i - 1])
+        dz = self.act.dz
+        for i in range(len(self.W) - 1, 0, -1):
+            back, z, fprime, delta_below = self._below[i - 1]
+            torch.mm(self.delta[i], self.W[i], out=back)
+            visit(i, self.delta[i], z)
+            torch.mul(back, dz(z, out=fprime), out=delta_below)
+        visit(0, self.delta[0], x)
 
     def update(self, x: Tensor, lr: float) -> None:
         """The SGD update θ ← θ - ε ∂C/∂θ (§2.3) for the batch of the last :meth:`forward`."""
+        self._alpha = -lr
+        self.backward(x, self._sgd)
 
-        def sgd(i: int, delta: Tensor, below: Tensor) -> None:
-            deltaT = self.deltaT[i]  # delta is self.delta[i]
-            self.W[i].addmm_(deltaT, below, alpha=-lr)
-            self.b[i].addmv_(deltaT, self.ones, alpha=-lr)
-
-        self.backward(x, sgd)
+    def _sgd(self, i: int, delta: Tensor, below: Tensor) -> None:
+        deltaT = self.deltaT[i]  # delta is self.delta[i]
+        self.W[i].addmm_(deltaT, below, alpha=self._alpha)
+        self.b[i].addmv_(deltaT, self.ones, alpha=self._alpha)
 
     def gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, list[Tensor], list[Tensor]]:
         """The cost and, per layer from the first, ∂C/∂W and ∂C/∂b, the weights left as they are."""

@@ -77,7 +77,7 @@ def _dtanh(s: Tensor) -> Tensor:
 def _dtanh_z(z: Tensor, out: Tensor | None = None) -> Tensor:
     """1 - z²."""
     out = torch.mul(z, z, out=out)
-    return out.neg_().add_(1)
+    return torch.sub(1, out, out=out)
 
 
 def _softsign(s: Tensor, out: Tensor | None = None) -> Tensor:
@@ -95,7 +95,7 @@ def _dsoftsign(s: Tensor) -> Tensor:
 def _dsoftsign_z(z: Tensor, out: Tensor | None = None) -> Tensor:
     """(1 - |z|)², since 1 + |s| = 1 / (1 - |z|)."""
     out = torch.abs(z, out=out)
-    return out.neg_().add_(1).square_()
+    return torch.sub(1, out, out=out).square_()
 
 
 def _relu(s: Tensor, out: Tensor | None = None) -> Tensor:
@@ -230,24 +230,29 @@ def quadratic(logits: Tensor, y: Tensor) -> Tensor:
     return ((p - target) ** 2).sum(dim=1).mean()
 
 
-def _nll_delta(logits: Tensor, y: Tensor, out: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+def _nll_delta(logits: Tensor, y: Tensor, out: Tensor, minus: Tensor) -> tuple[Tensor, Tensor]:
     """∂C/∂logits = (softmax - onehot) / B into ``out`` (B, K); returns the cost (mean -log p_y).
 
-    ``rows`` is arange(B) on the device (preallocated by the caller)."""
+    ``minus`` is a (B, 1) column of -1 on the device (preallocated by the caller): the onehot is
+    subtracted by ``scatter_add_``, one call where indexing takes three, to the same bits."""
+    column = y.view(-1, 1)
     torch._log_softmax(logits, 1, False, out=out)
-    loss = out[rows, y].mean().neg_()
+    loss = out.gather(1, column).mean().neg_()
     out.exp_()
-    out[rows, y] -= 1
+    out.scatter_add_(1, column, minus)
     return loss, out.div_(len(y))
 
 
-def _quadratic_delta(logits: Tensor, y: Tensor, out: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+def _quadratic_delta(
+    logits: Tensor, y: Tensor, out: Tensor, minus: Tensor
+) -> tuple[Tensor, Tensor]:
     """∂C/∂logits of C = mean Σ_k (p_k - t_k)² into ``out``; returns the cost.
 
-    With g = 2 (p - t) / B = ∂C/∂p, the softmax gives ∂C/∂l_j = p_j (g_j - Σ_k g_k p_k)."""
+    With g = 2 (p - t) / B = ∂C/∂p, the softmax gives ∂C/∂l_j = p_j (g_j - Σ_k g_k p_k).
+    ``minus`` as for the nll."""
     p = torch._softmax(logits, 1, False)
     out.copy_(p)
-    out[rows, y] -= 1  # p - t
+    out.scatter_add_(1, y.view(-1, 1), minus)  # p - t
     loss = out.square().sum(dim=1).mean()
     out.mul_(2 / len(y))
     dot = (out * p).sum(dim=1, keepdim=True)
@@ -257,8 +262,8 @@ def _quadratic_delta(logits: Tensor, y: Tensor, out: Tensor, rows: Tensor) -> tu
 @dataclass(frozen=True)
 class Cost:
     """A training cost of the softmax output: its value (callable as ``cost(logits, y)``, the
-    autograd reference) and ``delta(logits, y, out, rows) -> (cost, ∂C/∂logits)``, the start of
-    the backward of §4.2 (δ^top)."""
+    autograd reference) and ``delta(logits, y, out, minus) -> (cost, ∂C/∂logits)``, the start of
+    the backward of §4.2 (δ^top); ``minus`` is a (B, 1) column of -1."""
 
     name: str
     value: Callable[[Tensor, Tensor], Tensor]
