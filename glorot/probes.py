@@ -120,39 +120,35 @@ def _hist(values: Tensor, edges: Tensor, spacing: str | None = None) -> Tensor:
     return counts.view(rows, n_bins) / values.shape[1]
 
 
-# Within this fraction of a bin of an edge, arithmetic does not place a value: the float32
-# rounding of a position and of the edges is below 1e-5 of a bin for the probes' edges.
-AMBIGUOUS = 1e-3
-
-
 def _bins(values: Tensor, edges: Tensor, spacing: str) -> Tensor:
-    """``torch.bucketize(values, edges[1:-1], right=True)``, by arithmetic where it is certain.
+    """``torch.bucketize(values, edges[1:-1], right=True)``, by arithmetic checked against the edges.
 
     A value's position t among the bins (``"linear"``: equal bins from edges[0] to edges[-1];
     ``"mirrored_log"``: GRAD_BINS_PER_DECADE bins per decade of |value| from 10^GRAD_DECADES[0] on
-    each side of a central bin, the side given by the sign) gives its bin as floor(t). Values
-    within :data:`AMBIGUOUS` of an edge, and values that are not finite, go to the binary search.
+    each side of a central bin, the side given by the sign) gives its bin as floor(t), up to one
+    bin where float32 rounds t across an integer. Each estimate is then compared with the two
+    edges of its bin and moved by one where the value lies outside them, so the bins are those of
+    the binary search exactly; NaN lands in the last bin, as there.
     """
     last = len(edges) - 2
     if spacing == "linear":
         lo, hi = float(edges[0]), float(edges[-1])
-        t = (values - lo) * ((last + 1) / (hi - lo))
-        top = last + 1
+        t = (values - lo).mul_((last + 1) / (hi - lo))
     elif spacing == "mirrored_log":
-        t = (values.abs().log10_() - GRAD_DECADES[0]) * GRAD_BINS_PER_DECADE
-        top = last // 2  # bins on each side of the central one
+        t = values.abs().log10_().sub_(GRAD_DECADES[0]).mul_(GRAD_BINS_PER_DECADE)
+        # magnitude bin -1 (the central bin) .. top -> bins 0 .. 2 top, by the sign
+        top = last // 2
+        t = t.clamp_(-0.5, top + 0.5).floor_().add_(1).copysign_(values).add_(top + 0.5)
     else:
         raise ValueError(f"unknown spacing {spacing!r}; choose linear or mirrored_log")
-    # Far outside the edges (log10 0 = -inf among them) a value is in an end bin for certain.
-    t = t.clamp_(-0.5, top + 0.5)
-    idx = t.floor()
-    sure = ((t - idx).sub_(0.5).abs_() <= 0.5 - AMBIGUOUS) & torch.isfinite(values)
-    if spacing == "mirrored_log":  # magnitude bin -1 .. top -> bins 0 .. 2 top, by the sign
-        idx = idx.add_(1).copysign_(values).add_(top)
-    idx = idx.clamp_(0, last).long()
-    unsure = ~sure
-    if bool(unsure.any()):
-        idx[unsure] = torch.bucketize(values[unsure], edges[1:-1], right=True)
+    t = t.nan_to_num_(nan=last, posinf=last, neginf=0).clamp_(0, last)
+    idx = t.long()  # t >= 0: truncation is floor
+    # Bin i holds below[i] <= v < above[i]; nothing compares >= NaN, so +inf stays in the last bin.
+    below = torch.cat([edges.new_tensor([-math.inf]), edges[1:-1]])
+    above = torch.cat([edges[1:-1], edges.new_tensor([math.nan])])
+    flat = idx.view(-1)
+    idx.sub_((values < below.index_select(0, flat).view_as(values)).long())
+    idx.add_((values >= above.index_select(0, flat).view_as(values)).long())
     return idx
 
 
