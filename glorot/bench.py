@@ -9,7 +9,8 @@ and what do the probes cost? Prints figures; never judges them by failing.
     with a time limit, as its ratio to plain autograd there); a bare hand-written loop (forward by
     ``addmm``, the backward of §4.2, ``addmm_`` updates, nothing else); and :func:`glorot.train.train`
     with the default profile's probe schedule; and the matrix products of that update alone, the
-    ceiling of any loop built on them. Repetitions interleaved, medians. Targets: train >= 2.5x
+    ceiling of any loop built on them. The loops alternate in blocks of about 0.1 s inside
+    train()'s run (this machine's speed drifts within seconds). Targets: train >= 2.5x
     autograd at 5x400, >= 1.5x at 5x1000, >= 0.9x the bare loop;
 (c) the share of a default-profile run (5x400, 40k updates, 27 measurements) spent measuring,
     from the costs of one probe and one evaluation over the run's whole schedule and the speed of
@@ -43,6 +44,7 @@ from glorot.train import error_count, jacobian_points, probe_schedule, train
 
 DEPTH, BATCH = 5, 10  # the paper's depth and mini-batch (§2.3)
 COMPILE_LIMIT_S = 300  # torch.compile gets this long, compilation included
+BLOCK_S = 0.1  # loops alternate in blocks of about this many seconds of plain autograd
 
 
 class Pregenerated(DataSource):
@@ -84,12 +86,12 @@ def _pool(cfg: RunConfig, source: Pregenerated) -> list[tuple[torch.Tensor, torc
     return [(x.to(cfg.device), y.to(cfg.device)) for x, y in source.batches(cfg.batch)]
 
 
-def _timed(cfg: RunConfig, step: Callable, pool: list, updates: int) -> float:
-    """Updates/s of ``step(x, y)`` over ``updates`` batches of ``pool``; each cost read back, as
-    the trainer does on the CPU to stop a diverged run at once."""
+def _timed(cfg: RunConfig, step: Callable, pool: list, updates: int, offset: int = 0) -> float:
+    """Updates/s of ``step(x, y)`` over ``updates`` batches of ``pool`` from ``offset`` on; each
+    cost read back, as the trainer does on the CPU to stop a diverged run at once."""
     _sync(cfg.device)
     t0 = time.perf_counter()
-    for k in range(updates):
+    for k in range(offset, offset + updates):
         step(*pool[k % len(pool)])
     _sync(cfg.device)
     return updates / (time.perf_counter() - t0)
@@ -181,9 +183,55 @@ def _train_speed(cfg: RunConfig, source: Pregenerated) -> tuple[float, float]:
     return prov["updates_per_s"], prov["measure_s"] / prov["wall_s"]
 
 
-def compare_loops(width: int, updates: int, repeats: int, device: str = "cpu") -> dict:
-    """Medians of updates/s of the four loops, repetitions interleaved so that a change of the
-    machine's load hits all of them alike."""
+class _Interleaved(DataSource):
+    """The batches of ``source`` for :func:`glorot.train.train`, with the other loops run between
+    blocks of ``block`` of them and everything timed: a block of train() is the time between the
+    requests of its first batch and of the one after its last, less nothing, since the other
+    loops run outside that span. This machine's speed can halve from one second to the next; a
+    ratio of loops timed in alternating blocks a fraction of a second long is not moved by it,
+    where one of runs timed a minute apart is."""
+
+    def __init__(self, source: Pregenerated, cfg: RunConfig, steps: dict, pool: list, block: int):
+        self.source, self.cfg, self.steps, self.pool, self.block = source, cfg, steps, pool, block
+        self.name, self.n_inputs, self.n_classes = source.name, source.n_inputs, source.n_classes
+        points = probe_schedule(cfg)
+        # A block [k, k + block) whose span holds a measurement (at u in (k, k + block]) is dropped.
+        self.clean = lambda k: not any(k < p <= k + block for p in points)
+        self.seconds: dict[str, float] = {name: 0.0 for name in [*steps, "train"]}
+        self.updates = 0  # per loop, over the clean blocks
+
+    def fixed(self, split: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.source.fixed(split, n)
+
+    def train_batches(self, batch: int, seed: int, start: int = 0) -> Iterator:
+        k, order = start, list(self.steps)
+        while True:
+            _sync(self.cfg.device)
+            t0 = time.perf_counter()
+            for j in range(k, k + self.block):
+                yield self.pool[j % len(self.pool)]
+            _sync(self.cfg.device)
+            spent = time.perf_counter() - t0
+            if self.clean(k):
+                self.seconds["train"] += spent
+                self.updates += self.block
+                for name in order:
+                    self.seconds[name] += self.block / _timed(
+                        self.cfg, self.steps[name], self.pool, self.block, offset=k
+                    )
+                order.reverse()
+            k += self.block
+
+
+def compare_loops(
+    width: int, updates: int, repeats: int, device: str = "cpu", block: int | None = None
+) -> dict:
+    """Updates/s of the four loops, and the share of train()'s time spent measuring (median
+    over its ``repeats`` runs). On the CPU train() runs ``repeats`` times for ``updates`` updates
+    each and the other loops run between its blocks of ``block`` updates (default: BLOCK_S worth
+    of plain autograd; see
+    :class:`_Interleaved`); on CUDA, whose trainer takes its batches 256 at a time, each loop runs
+    whole in turn, repetitions interleaved."""
     source = Pregenerated(2_000)
     cfg = loop_config(width, updates, device)
     pool = _pool(cfg, source)
@@ -194,6 +242,20 @@ def compare_loops(width: int, updates: int, repeats: int, device: str = "cpu") -
     }
     for step in steps.values():
         _timed(cfg, step, pool, 20)  # warm-up: allocator, kernels
+    if cfg.device != "cpu":
+        return _whole_runs(cfg, source, steps, pool, repeats)
+    if block is None:  # about BLOCK_S of the slowest loop, from a first timing of it
+        block = max(1, min(updates, round(BLOCK_S * _timed(cfg, steps["autograd"], pool, 20))))
+    mixed = _Interleaved(source, cfg, steps, pool, block)
+    share = [_train_speed(cfg, mixed)[1] for _ in range(repeats)]
+    if mixed.updates == 0:
+        raise ValueError(f"no block of {block} updates free of measurements in {updates} updates")
+    out = {name: mixed.updates / seconds for name, seconds in mixed.seconds.items()}
+    out["measure_share"] = statistics.median(share)
+    return out
+
+
+def _whole_runs(cfg: RunConfig, source: Pregenerated, steps: dict, pool: list, repeats: int):
     speeds: dict[str, list[float]] = {"autograd": [], "bare": [], "products": [], "train": []}
     share = []
     for i in range(repeats):
@@ -204,7 +266,7 @@ def compare_loops(width: int, updates: int, repeats: int, device: str = "cpu") -
                 speeds["train"].append(speed)
                 share.append(measuring)
             else:
-                speeds[which].append(_timed(cfg, steps[which], pool, updates))
+                speeds[which].append(_timed(cfg, steps[which], pool, cfg.updates))
     out = {k: statistics.median(v) for k, v in speeds.items()}
     out["measure_share"] = statistics.median(share)
     return out
