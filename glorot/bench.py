@@ -413,6 +413,11 @@ def main(argv: list[str] | None = None) -> None:
             f">= {targets[width]}x",
         )
         row(f"{name} train / bare loop", f"{loops['train'] / loops['bare']:.2f}x", ">= 0.9x")
+        row(
+            f"{name} train / ceiling",
+            f"{loops['train'] / loops['products']:.2f}x",
+            "the rest: activations, cost, f', biases",
+        )
         if width == 400:
             consumed = BATCH * loops["train"]
             row(f"{name} consumes, batch {BATCH}", f"{consumed:,.0f} ex/s")
