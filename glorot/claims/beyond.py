@@ -38,9 +38,9 @@ from glorot.claims.beyond_evidence import (  # noqa: F401  (chapter 08 reads the
 from glorot.claims.errors import (
     LEARNED,
     SHAPESET_CHANCE,
-    errors_text,
-    interval_note,
     judged,
+    learned_spec,
+    measured_text,
     seeds_text,
 )
 from glorot.config import Profile, get_profile, model_label
@@ -220,19 +220,13 @@ def check_b4(
         best = np.minimum.reduce([np.asarray(d[r]) for r in rows])
         return 100 * (np.asarray(d[RELU_LABEL]) - best)
 
-    def best_of_all(d):
-        return 100 * np.minimum.reduce([np.asarray(d[r]) for r in outcomes])
-
     R = Resamples(outcomes)
-    learned = R.interval(best_of_all).hi < chance - LEARNED
+    below_chance = learned_spec(chance, list(outcomes), "network")
+    _, best_of_all, level, _ = below_chance
+    learned = R.interval(best_of_all).hi < level
     specs = [
         (f"{RELU_LABEL} − best of Table 1 < {LEARNED_MARGIN:g}", behind, LEARNED_MARGIN, False),
-        (
-            f"best network {LEARNED:g} points below chance {chance:.1f}",
-            best_of_all,
-            chance - LEARNED,
-            False,
-        ),
+        below_chance,
     ]
     settle = (
         "more seeds or test examples" if learned else "a network 10 points below a constant guess"
@@ -244,9 +238,7 @@ def check_b4(
         "B4",
         f"test error of {RELU_LABEL} − best of Table 1 < {LEARNED_MARGIN:g} points, significant at "
         f"p < {PAPER_ALPHA} (paired bootstrap), once a network is {LEARNED:g} points below chance",
-        measured=f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; "
-        + "; ".join(texts)
-        + f"; {RELU_LABEL} vs {best} {test.text}; {interval_note()}",
+        measured=measured_text(outcomes, updates, texts, f"{RELU_LABEL} vs {best} {test.text}"),
         conditions=conditions,
         scale=scale,
         figure=FIGURE,

@@ -118,10 +118,11 @@ def _best(rows: Sequence[str]):
     return lambda d: 100 * np.minimum.reduce([np.asarray(d[r]) for r in rows])
 
 
-def _learned_spec(chance: float) -> Spec:
+def learned_spec(chance: float, rows: Sequence[str] = ROWS, noun: str = "model") -> Spec:
+    """The condition that the best of ``rows`` lies LEARNED points below a constant guess."""
     return (
-        f"best model {LEARNED:g} points below chance {chance:.1f}",
-        _best(ROWS),
+        f"best {noun} {LEARNED:g} points below chance {chance:.1f}",
+        _best(rows),
         chance - LEARNED,
         False,
     )
@@ -132,6 +133,18 @@ def _settle(updates: int, paper_updates: int = PAPER_UPDATES) -> str:
     if _long_enough(updates, paper_updates):
         return more
     return f"{more}, or runs of ≥ {REACHED_FRACTION * paper_updates:,.0f} updates"
+
+
+def measured_text(
+    outcomes: Mapping[str, np.ndarray], updates: int, texts: Sequence[str], *tests: str
+) -> str:
+    """The measured column of a claim on test errors: each model's error, the seeds and test
+    examples, the conditions' texts (from :func:`judged`), any tests, and how the intervals were
+    made."""
+    parts = [*texts, *tests, interval_note()]
+    return f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; " + (
+        "; ".join(parts)
+    )
 
 
 def interval_note() -> str:
@@ -181,7 +194,7 @@ def check_c13(
             chance - chance_margin,
             True,
         ),
-        _learned_spec(chance),
+        learned_spec(chance),
     ]
     conditions, texts = judged(R, specs, _long_enough(updates), _settle(updates))
     tests = [mcnemar(outcomes[r], outcomes["Tanh"]) for r in ("Softsign", "Softsign N")]
@@ -190,9 +203,9 @@ def check_c13(
         "; ".join(s[0] for s in specs) + " (test error, points of %), each significant at "
         f"p < {PAPER_ALPHA} (paired bootstrap over test examples); runs shorter than "
         f"{REACHED_FRACTION:.0%} of the paper's cannot refute it",
-        measured=f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; "
-        + "; ".join(texts)
-        + f"; softsigns vs Tanh: {tests[0].text}, {tests[1].text}; {interval_note()}",
+        measured=measured_text(
+            outcomes, updates, texts, f"softsigns vs Tanh: {tests[0].text}, {tests[1].text}"
+        ),
         conditions=conditions,
         scale=scale,
         figure=FIGURE,
@@ -228,9 +241,7 @@ def check_c14(
         f"|ours − Table 1| < {points:g} points for all five models (Shapeset), each significant "
         f"at p < {PAPER_ALPHA}; runs shorter than {REACHED_FRACTION:.0%} of the paper's "
         f"{PAPER_UPDATES:,} updates cannot refute it",
-        measured=f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; "
-        + "; ".join(texts)
-        + f"; {interval_note()}",
+        measured=measured_text(outcomes, updates, texts),
         conditions=conditions,
         scale=scale,
         figure=FIGURE,
@@ -259,7 +270,7 @@ def check_c15(
     R = Resamples(outcomes)
     specs: list[Spec] = [
         ("|Tanh − Tanh N| − |Softsign − Softsign N| > 0", _robustness, 0.0, True),
-        _learned_spec(chance),
+        learned_spec(chance),
     ]
     conditions, texts = judged(R, specs, _long_enough(updates), _settle(updates))
     soft, tanh = (
@@ -270,9 +281,13 @@ def check_c15(
         "C15",
         "|Tanh − Tanh N| − |Softsign − Softsign N| > 0 (Shapeset test error, points), significant "
         f"at p < {PAPER_ALPHA} (paired bootstrap), once a model is {LEARNED:g} points below chance",
-        measured=f"{errors_text(outcomes)} ({seeds_text(outcomes)}) after {updates:,} updates; "
-        + "; ".join(texts)
-        + f"; Softsign vs Softsign N {soft.text}; Tanh vs Tanh N {tanh.text}; {interval_note()}",
+        measured=measured_text(
+            outcomes,
+            updates,
+            texts,
+            f"Softsign vs Softsign N {soft.text}",
+            f"Tanh vs Tanh N {tanh.text}",
+        ),
         conditions=conditions,
         scale=scale,
         figure=FIGURE,
@@ -294,7 +309,7 @@ def finite_specs(close: float = CLOSE) -> list[Spec]:
         *((f"Sigmoid − {r} > 0", _gap("Sigmoid", r), 0.0, True) for r in ROWS if r != "Sigmoid"),
         ("Tanh N − Tanh < 0", _gap("Tanh N", "Tanh"), 0.0, False),
         (f"Tanh N − best − {close:g} × spread < 0", near_best, 0.0, False),
-        _learned_spec(FINITE_CHANCE),
+        learned_spec(FINITE_CHANCE),
     ]
 
 
