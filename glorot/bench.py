@@ -157,17 +157,18 @@ def products_step(cfg: RunConfig, source: Pregenerated) -> Callable:
     rows = cfg.batch
     out = [torch.empty(rows, w.shape[0], device=cfg.device) for w in W]
     back = [torch.empty(rows, w.shape[1], device=cfg.device) for w in W]
+    WT, outT = [w.T for w in W], [o.T for o in out]  # views taken once, as Backprop takes them
 
     def step(x, y):
         h = x
-        for i, w in enumerate(W):
-            torch.addmm(b[i], h, w.T, out=out[i])
+        for i in range(len(W)):
+            torch.addmm(b[i], h, WT[i], out=out[i])
             h = out[i]
         for i in range(len(W) - 1, -1, -1):
             below = x if i == 0 else out[i - 1]
             if i > 0:
                 torch.mm(out[i], W[i], out=back[i])
-            W[i].addmm_(out[i].T, below, alpha=-1e-12)  # a negligible step: the weights stay put
+            W[i].addmm_(outT[i], below, alpha=-1e-12)  # a negligible step: the weights stay put
 
     return step
 
@@ -229,9 +230,8 @@ def compare_loops(
     """Updates/s of the four loops, and the share of train()'s time spent measuring (median
     over its ``repeats`` runs). On the CPU train() runs ``repeats`` times for ``updates`` updates
     each and the other loops run between its blocks of ``block`` updates (default: BLOCK_S worth
-    of plain autograd; see
-    :class:`_Interleaved`); on CUDA, whose trainer takes its batches 256 at a time, each loop runs
-    whole in turn, repetitions interleaved."""
+    of plain autograd; see :class:`_Interleaved`); on CUDA, whose trainer takes its batches 256
+    at a time, each loop runs whole in turn, repetitions interleaved."""
     source = Pregenerated(2_000)
     cfg = loop_config(width, updates, device)
     pool = _pool(cfg, source)
