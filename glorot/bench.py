@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from glorot import shapeset
-from glorot.config import RunConfig, env_int, get_profile
+from glorot.config import RunConfig, get_profile, run_threads
 from glorot.data import DataSource
 from glorot.models import COSTS, build_model
 from glorot.probes import probe
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=env_int("GLOROT_THREADS", 1),
+        default=run_threads(),
         help="torch threads, for every loop alike (default: GLOROT_THREADS, else 1, as in train)",
     )
     args = parser.parse_args(argv)

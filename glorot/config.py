@@ -359,7 +359,7 @@ def run_threads() -> int:
 def check_environment() -> None:
     """Parse every GLOROT_* variable once, so that a bad one fails at the start with its name."""
     env_choice("GLOROT_PROFILE", tuple(PROFILES), "profile")
-    env_int("GLOROT_THREADS", 1)
+    run_threads()
     env_int("GLOROT_WORKERS", 1)
     env_choice("GLOROT_RECORDS", RECORDS_CHOICES, "setting")
     for name in ("GLOROT_CACHE", "GLOROT_DATA"):
